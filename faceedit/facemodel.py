@@ -1,0 +1,93 @@
+"""``FaceModel``: a loaded model file with encode/decode on its device — the public API."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from . import catalog
+from .device import choose_device
+from .modelfile import load_network
+
+
+class FaceModel:
+    """A trained β-VAE ready to use.
+
+    ``encode(images)`` takes N×3×64×64 uint8 (0–255) or float in [0, 1] and returns (μ, log σ²);
+    ``decode(z)`` returns N×3×64×64 float in [0, 1].  Both run without gradients and return CPU
+    tensors, whatever the device.
+    """
+
+    def __init__(self, path: str | os.PathLike, device: str | torch.device | None = None):
+        self.path = Path(path)
+        network, self.objective, self.metadata = load_network(self.path)
+        self.device = device if isinstance(device, torch.device) else choose_device(device)
+        self.network = network.to(self.device)
+        self.name = str(self.metadata.get("name") or self.path.stem)
+
+    @property
+    def beta(self) -> float:
+        return float(self.objective.beta)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.network.latent_dim
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.as_tensor(images)
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        if tuple(x.shape[1:]) != (3, 64, 64):
+            raise ValueError(f"images must be N×3×64×64, got {tuple(x.shape)}")
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        mu, logvar = self.network.encoder(x.to(self.device))
+        return mu.cpu(), logvar.cpu()
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.dim() == 1:
+            z = z.unsqueeze(0)
+        if z.shape[-1] != self.latent_dim:
+            raise ValueError(f"latent codes must have {self.latent_dim} values, got {z.shape[-1]}")
+        return self.network.decoder(z.to(self.device)).cpu()
+
+    def _meta_tensor(self, key: str) -> torch.Tensor | None:
+        v = self.metadata.get(key)
+        return None if v is None else torch.as_tensor(v, dtype=torch.float32)
+
+    @property
+    def kl_per_dim(self) -> torch.Tensor:
+        kl = self._meta_tensor("kl_per_dim")
+        return kl if kl is not None else torch.zeros(self.latent_dim)
+
+    @property
+    def mu_std(self) -> torch.Tensor:
+        s = self._meta_tensor("mu_std")
+        return s if s is not None else torch.ones(self.latent_dim)
+
+    @property
+    def mu_mean(self) -> torch.Tensor:
+        m = self._meta_tensor("mu_mean")
+        return m if m is not None else torch.zeros(self.latent_dim)
+
+    @property
+    def gallery(self) -> torch.Tensor:
+        g = self._meta_tensor("gallery")
+        return g if g is not None else torch.zeros(0, self.latent_dim)
+
+    @property
+    def attributes(self) -> dict[str, torch.Tensor]:
+        names = self.metadata.get("attribute_names") or []
+        dirs = self._meta_tensor("attribute_directions")
+        return {n: dirs[i] for i, n in enumerate(names)} if dirs is not None else {}
+
+    def __repr__(self) -> str:
+        return f"FaceModel({self.name!r}, β={self.beta:g}, device={self.device})"
+
+
+def load_model(path_or_bundled_name: str | os.PathLike, device: str | torch.device | None = None) -> FaceModel:
+    """Load a bundled model by name (see ``bundled_models()``), a user model by name, or a file."""
+    return FaceModel(catalog.resolve(path_or_bundled_name), device)

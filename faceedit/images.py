@@ -1,0 +1,89 @@
+"""Photos in, images out: EXIF orientation, square crops, 64×64 tensors, PIL images and bytes."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.transforms import functional as TF
+
+from .model import IMAGE_SIZE
+
+MAX_PIXELS = 80_000_000  # larger photos are refused, not decoded (decompression bombs)
+
+
+class PhotoError(Exception):
+    """A photo that cannot be used; the message names the file and the problem."""
+
+
+def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open any image Pillow reads, upright (EXIF orientation applied), as RGB."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > max_pixels:
+                raise PhotoError(f"{path}: the image is {im.width}×{im.height}, larger than the "
+                                 f"{max_pixels // 1_000_000} megapixels FaceEdit opens")
+            im.draft("RGB", (IMAGE_SIZE * 8, IMAGE_SIZE * 8))  # fast JPEG downscale while decoding
+            im = ImageOps.exif_transpose(im)
+            return to_rgb(im)
+    except PhotoError:
+        raise
+    except FileNotFoundError:
+        raise PhotoError(f"{path}: no such file") from None
+    except UnidentifiedImageError:
+        raise PhotoError(f"{path}: not an image FaceEdit can read") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise PhotoError(f"{path}: the image could not be read ({e})") from None
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any mode (P, LA, RGBA, I;16, CMYK…) → RGB, with transparency composited on white."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, im).convert("RGB")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        im = im.point(lambda v: v * (1 / 256)).convert("L")
+    return im.convert("RGB")
+
+
+def centre_square(width: int, height: int) -> tuple[int, int, int]:
+    """The largest centred square: (left, top, side)."""
+    side = min(width, height)
+    return (width - side) // 2, (height - side) // 2, side
+
+
+def crop_to_tensor(im: Image.Image, box: tuple[int, int, int] | None = None) -> torch.Tensor:
+    """Crop a square (left, top, side) — centred by default — and resize to a 3×64×64 uint8 tensor."""
+    left, top, side = box or centre_square(im.width, im.height)
+    square = im.crop((left, top, left + side, top + side))
+    square = square.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return TF.pil_to_tensor(square)
+
+
+def photo_to_tensor(path: str | os.PathLike) -> torch.Tensor:
+    """A photo file → 3×64×64 uint8, with the same EXIF handling and centred crop as the editor."""
+    return crop_to_tensor(open_photo(path))
+
+
+def to_uint8(image: torch.Tensor) -> torch.Tensor:
+    """3×H×W float in [0,1] (or uint8) → uint8."""
+    if image.dtype == torch.uint8:
+        return image
+    return (image.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def to_pil(image: torch.Tensor, size: int | None = None) -> Image.Image:
+    """3×H×W tensor → PIL RGB image, optionally upscaled smoothly to size×size."""
+    im = TF.to_pil_image(to_uint8(image.detach().cpu()))
+    if size and size != im.width:
+        im = im.resize((size, size), Image.Resampling.LANCZOS)
+    return im
+
+
+def to_rgb_bytes(image: torch.Tensor) -> tuple[bytes, int, int]:
+    """3×H×W tensor → packed RGB888 bytes, width, height (for QImage, without touching torch in Qt)."""
+    u8 = to_uint8(image.detach().cpu()).permute(1, 2, 0).contiguous()
+    return u8.numpy().tobytes(), u8.shape[1], u8.shape[0]

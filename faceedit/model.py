@@ -1,0 +1,169 @@
+"""The β-VAE network and its loss terms.
+
+Normalisation (the one definition used everywhere: training logs, reports, model files, the app):
+
+* Images are float tensors in [0, 1], shape N×3×64×64.
+* ``recon`` is the **per-image sum** of squared error over all 3×64×64 = 12,288 values,
+  averaged over the images of a batch.
+* ``kl`` is KL(q(z|x) ‖ N(0, I)) in **nats per image, summed over the latent dimensions**,
+  averaged over the images of a batch.
+* The β objective is ``recon + β·kl``; the capacity objective (Burgess et al. 2018) is
+  ``recon + γ·|kl − C|``.
+* PSNR is computed per image from its mean squared error, ``10·log10(1 / (sse / 12288))``,
+  then averaged over images.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+IMAGE_SIZE = 64
+IMAGE_CHANNELS = 3
+PIXELS_PER_IMAGE = IMAGE_CHANNELS * IMAGE_SIZE * IMAGE_SIZE
+
+
+@dataclass(frozen=True)
+class ArchConfig:
+    """Everything needed to rebuild the network; stored in every model file."""
+
+    latent_dim: int = 128
+    channels: tuple[int, ...] = (32, 64, 128, 256)
+    refine_channels: int = 32  # width of the 3×3 refinement conv at 64×64 (0: none)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ArchConfig":
+        known = {k: d[k] for k in ("latent_dim", "channels", "refine_channels") if k in d}
+        if "channels" in known:
+            known["channels"] = tuple(int(c) for c in known["channels"])
+        return cls(**known)
+
+
+def _down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2))
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2))
+
+
+class Encoder(nn.Module):
+    """64×64×3 in [0,1] → (μ, log σ²), each N×latent_dim."""
+
+    def __init__(self, arch: ArchConfig):
+        super().__init__()
+        chans = (IMAGE_CHANNELS, *arch.channels)
+        self.features = nn.Sequential(*(_down(a, b) for a, b in zip(chans, chans[1:])))
+        side = IMAGE_SIZE // 2 ** len(arch.channels)
+        self.head = nn.Linear(arch.channels[-1] * side * side, 2 * arch.latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x * 2 - 1).flatten(1)
+        mu, logvar = self.head(h).chunk(2, dim=1)
+        return mu, logvar
+
+
+class Decoder(nn.Module):
+    """N×latent_dim → N×3×64×64 in [0,1]."""
+
+    def __init__(self, arch: ArchConfig):
+        super().__init__()
+        chans = tuple(reversed(arch.channels))
+        self.side = IMAGE_SIZE // 2 ** len(chans)
+        self.first = chans[0]
+        self.project = nn.Sequential(nn.Linear(arch.latent_dim, chans[0] * self.side**2), nn.LeakyReLU(0.2))
+        ups = [_up(a, b) for a, b in zip(chans, chans[1:])]
+        last = chans[-1]
+        if arch.refine_channels:
+            ups.append(_up(last, arch.refine_channels))
+            ups.append(nn.Conv2d(arch.refine_channels, IMAGE_CHANNELS, 3, 1, 1))
+        else:
+            ups.append(nn.ConvTranspose2d(last, IMAGE_CHANNELS, 4, 2, 1))
+        self.body = nn.Sequential(*ups)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.project(z).view(-1, self.first, self.side, self.side)
+        return torch.sigmoid(self.body(h))
+
+
+class BetaVAE(nn.Module):
+    def __init__(self, arch: ArchConfig | None = None):
+        super().__init__()
+        self.arch = arch or ArchConfig()
+        self.encoder = Encoder(self.arch)
+        self.decoder = Decoder(self.arch)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.arch.latent_dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x)
+        z = reparameterise(mu, logvar) if self.training else mu
+        return self.decoder(z), mu, logvar
+
+
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+
+def recon_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Sum of squared error over the 3×64×64 values of each image → shape N."""
+    return (x_hat - x).pow(2).flatten(1).sum(1)
+
+
+def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, 1)) in nats for each image and dimension → shape N×D."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def psnr_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    mse = recon_per_image(x_hat, x) / x[0].numel()
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+@dataclass
+class Objective:
+    """``beta``: recon + β·KL.  ``capacity``: recon + γ·|KL − C|, C rising linearly to c_max."""
+
+    kind: str = "beta"
+    beta: float = 4.0
+    gamma: float = 1000.0
+    c_max: float = 25.0
+    c_steps: int = 100_000
+    kl_warmup_steps: int = 0  # β·KL ramps up linearly over these steps (β objective only)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("beta", "capacity"):
+            raise ValueError(f"unknown objective {self.kind!r}; use 'beta' or 'capacity'")
+
+    def capacity(self, step: int) -> float:
+        return self.c_max * min(1.0, step / max(1, self.c_steps))
+
+    def beta_at(self, step: int) -> float:
+        if self.kl_warmup_steps <= 0:
+            return self.beta
+        return self.beta * min(1.0, step / self.kl_warmup_steps)
+
+    def __call__(self, recon: torch.Tensor, kl: torch.Tensor, step: int) -> torch.Tensor:
+        """recon and kl are batch means of the per-image terms."""
+        if self.kind == "capacity":
+            return recon + self.gamma * (kl - self.capacity(step)).abs()
+        return recon + self.beta_at(step) * kl
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def loss_terms(model: BetaVAE, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Forward pass and the batch-mean loss terms (see the module docstring)."""
+    x_hat, mu, logvar = model(x)
+    recon = recon_per_image(x_hat, x).mean()
+    kl = kl_per_dim(mu, logvar).sum(1).mean()
+    return {"recon": recon, "kl": kl, "x_hat": x_hat, "mu": mu, "logvar": logvar}

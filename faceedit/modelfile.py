@@ -1,0 +1,162 @@
+"""The model file: the one thing that passes from training to the app.
+
+A model file is a ``torch.save`` of a plain dict, read back with ``weights_only=True`` so that a
+file can never run code::
+
+    {"format": "faceedit-model", "version": 1,
+     "arch": ArchConfig dict, "objective": Objective dict,
+     "state_dict": {name: tensor (float16 or float32)},
+     "metadata": {...}}
+
+Metadata keys (all optional except where noted):
+
+* ``name``, ``created`` (ISO time), ``licence`` (str)
+* ``data`` – summary of the training data; ``training`` – the training config
+* ``metrics`` – ``{"val": {...}, "test": {...}}`` with ``sse``, ``psnr``, ``ssim``, ``kl``,
+  ``active_units``, ``mig`` (see faceedit.model for the normalisation)
+* ``kl_per_dim`` – list of D floats (nats, validation split)
+* ``mu_mean``, ``mu_std`` – tensors of shape D over the training data
+* ``attribute_names`` (list of str) and ``attribute_directions`` (tensor A×D)
+* ``gallery`` – tensor G×D of μ codes of real held-out faces
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .model import ArchConfig, BetaVAE, Objective
+
+FORMAT = "faceedit-model"
+VERSION = 1
+MAX_GALLERY = 4096
+
+
+class ModelFileError(Exception):
+    """A model file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(tmp_path)`` and move the result over ``path`` only when it succeeded."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model_file(path, model: BetaVAE, objective: Objective, metadata: dict, half: bool = True) -> None:
+    state = {k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
+             for k, v in model.state_dict().items()}
+    meta = dict(metadata)
+    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    payload = {"format": FORMAT, "version": VERSION, "arch": model.arch.to_dict(),
+               "objective": objective.to_dict(), "state_dict": state, "metadata": meta}
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        raise ModelFileError(path, "no such file")
+    if path.is_dir():
+        raise ModelFileError(path, "is a folder, not a model file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ModelFileError(path, f"refused: the file holds objects other than weights and plain data ({_first_line(e)})") from None
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as e:
+        raise ModelFileError(path, f"not a readable model file (truncated or another format): {_first_line(e)}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(path, "not a FaceEdit model file (no 'faceedit-model' header)")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > VERSION or version < 1:
+        raise ModelFileError(path, f"format version {version!r} is not supported (this FaceEdit reads 1 to {VERSION}); update FaceEdit")
+    return payload
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+
+
+def _validate_metadata(path: Path, meta: dict, latent_dim: int) -> None:
+    for key, rows in (("kl_per_dim", False), ("mu_mean", False), ("mu_std", False),
+                      ("gallery", True), ("attribute_directions", True)):
+        if key not in meta:
+            continue
+        try:
+            t = torch.as_tensor(meta[key], dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            raise ModelFileError(path, f"metadata '{key}' is not numeric") from None
+        expected = f"(N, {latent_dim})" if rows else f"({latent_dim},)"
+        ok = (t.dim() == 2 and t.shape[1] == latent_dim) if rows else tuple(t.shape) == (latent_dim,)
+        if not ok:
+            raise ModelFileError(path, f"metadata '{key}' has shape {tuple(t.shape)}, expected {expected}")
+        if not torch.isfinite(t).all():
+            raise ModelFileError(path, f"metadata '{key}' holds NaN or infinite values")
+    if len(meta.get("gallery", ())) > MAX_GALLERY:
+        raise ModelFileError(path, f"gallery has {len(meta['gallery'])} faces, more than {MAX_GALLERY}")
+    names, dirs = meta.get("attribute_names"), meta.get("attribute_directions")
+    if (names is None) != (dirs is None) or (names is not None and len(names) != len(dirs)):
+        raise ModelFileError(path, "attribute names and directions do not match")
+
+
+def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
+    """Read and validate a model file; returns the network (float32, CPU, eval mode)."""
+    path = Path(path)
+    payload = _read(path)
+    try:
+        arch = ArchConfig.from_dict(payload["arch"])
+        objective = Objective(**payload["objective"])
+        model = BetaVAE(arch)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        raise ModelFileError(path, f"the architecture or objective is not valid: {_first_line(e)}") from None
+    state = payload.get("state_dict")
+    if not isinstance(state, dict):
+        raise ModelFileError(path, "no weights in the file")
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ModelFileError(path, f"weights do not fit the architecture (missing {missing[:3]}, unexpected {extra[:3]})")
+    for name, ref in expected.items():
+        t = state[name]
+        if not isinstance(t, torch.Tensor) or t.shape != ref.shape:
+            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ModelFileError(path, f"weight '{name}' has shape {shape}, expected {tuple(ref.shape)}")
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise ModelFileError(path, f"weight '{name}' holds NaN or infinite values")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    model.eval()
+    meta = payload.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise ModelFileError(path, "metadata is not a dictionary")
+    _validate_metadata(path, meta, arch.latent_dim)
+    if not math.isfinite(objective.beta):
+        raise ModelFileError(path, "β is not a finite number")
+    return model, objective, meta
+
+
+def update_metadata(path: str | os.PathLike, updates: dict) -> None:
+    """Merge ``updates`` into a model file's metadata, atomically."""
+    payload = _read(Path(path))
+    payload["metadata"] = {**payload.get("metadata", {}), **updates}
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))

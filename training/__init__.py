@@ -1,0 +1,1 @@
+"""faceedit-train: train, sweep and evaluate β-VAE model files for FaceEdit."""

@@ -1,0 +1,135 @@
+"""``faceedit-train``: train (one model per β), evaluate, and write reports."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from faceedit.device import choose_device
+from faceedit.modelfile import ModelFileError
+
+from .data import DataError, load_faces
+from .loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train one model per β and write model files",
+                       description="Train β-VAE model files. Loss per image: sum of squared error over the "
+                                   "3×64×64 pixels in [0,1] + β·KL (nats, summed over dimensions), averaged over the batch.")
+    p.add_argument("--data", help="CelebA folder (img/ or img_align_celeba/ + list files) or any folder of face images")
+    p.add_argument("--beta", type=float, nargs="+", default=[4.0], help="one or more β values (one model each)")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--out", help="model file (one β) or folder (several β)")
+    p.add_argument("--limit", type=int, help="use at most N training images")
+    p.add_argument("--device", help="auto (default), mps, cuda or cpu")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this run folder")
+    p.add_argument("--run-dir", help="run folder (default: beside the model file, '<name>.run')")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--objective", choices=["beta", "capacity"], default="beta",
+                   help="beta: recon + β·KL; capacity: recon + γ·|KL − C| (Burgess et al. 2018)")
+    p.add_argument("--gamma", type=float, default=1000.0, help="γ of the capacity objective")
+    p.add_argument("--c-max", type=float, default=25.0, help="final capacity C in nats (capacity objective)")
+    p.add_argument("--kl-warmup", type=float, default=0.0, metavar="EPOCHS", help="ramp β up over this many epochs")
+    p.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    p.add_argument("--channels", type=int, nargs="+", help="encoder channels per stride-2 layer")
+    p.add_argument("--refine-channels", type=int, help="width of the final 64×64 refinement conv (0: none)")
+    p.add_argument("--cache-dir", help="where the decoded uint8 image cache goes")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="held-out metrics, and optionally a Markdown report with images")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model files or bundled model names")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--json", help="write the metrics here as JSON")
+    p.add_argument("--report", metavar="DIR", help="write a Markdown report with images into DIR")
+    p.add_argument("--store", action="store_true", help="also store the metrics in each model file's metadata")
+    p.add_argument("--device", help="auto (default), mps, cuda or cpu")
+    p.add_argument("--cache-dir")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split of a plain folder")
+
+
+def _train_config(args, beta: float) -> TrainConfig:
+    cfg = TrainConfig(beta=beta, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      lr_schedule=args.lr_schedule, seed=args.seed, objective=args.objective, gamma=args.gamma,
+                      c_max=args.c_max, kl_warmup_epochs=args.kl_warmup, flip=not args.no_flip, limit=args.limit)
+    if args.channels:
+        cfg.channels = list(args.channels)
+    if args.refine_channels is not None:
+        cfg.refine_channels = args.refine_channels
+    return cfg
+
+
+def cmd_train(args) -> int:
+    device = choose_device(args.device)
+    if args.resume:
+        run_dir = Path(args.resume)
+        saved = json.loads((run_dir / "config.json").read_text())
+        names = {f.name for f in fields(TrainConfig)}
+        cfg = TrainConfig(**{k: v for k, v in saved["train"].items() if k in names})
+        data = load_faces(saved["data"]["root"], seed=cfg.seed, cache_dir=args.cache_dir,
+                          use_cache=not args.no_cache, progress=not args.quiet)
+        trainer = Trainer(data, cfg, Path(saved["out"]), run_dir, device, progress=not args.quiet)
+        trainer.load_checkpoint()
+        print(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.step}", file=sys.stderr)
+        path = trainer.run()
+        print(f"wrote {path}")
+        return 0
+    if not args.data or not args.out:
+        print("faceedit-train train: --data and --out are required (or --resume RUN)", file=sys.stderr)
+        return 2
+    data = load_faces(args.data, seed=args.seed, cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                      progress=not args.quiet)
+    s = data.summary()
+    print(f"data: {s['images']} images ({s['layout']} layout; train {s['splits']['train']}, "
+          f"val {s['splits']['val']}, test {s['splits']['test']}); skipped {s['skipped_corrupt']} unreadable",
+          file=sys.stderr)
+    out = Path(args.out)
+    several = len(args.beta) > 1
+    for beta in args.beta:
+        path = out / f"beta{beta:g}.pt" if several else out
+        run_dir = Path(args.run_dir) / f"beta{beta:g}" if args.run_dir and several else \
+            Path(args.run_dir) if args.run_dir else path.with_name(path.stem + ".run")
+        trainer = Trainer(data, _train_config(args, beta), path, run_dir, device, progress=not args.quiet)
+        print(f"training β={beta:g} on {device} → {path} (run folder {run_dir})", file=sys.stderr)
+        trainer.run()
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_models
+    return evaluate_models(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="faceedit-train", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_evaluate(sub)
+    args = parser.parse_args(argv)
+    try:
+        return {"train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+    except TrainingStopped as e:
+        print(f"faceedit-train: {e}", file=sys.stderr)
+        return 130
+    except TrainingDiverged as e:
+        print(f"faceedit-train: {e}", file=sys.stderr)
+        return 3
+    except (DataError, ModelFileError, ValueError, FileNotFoundError) as e:
+        print(f"faceedit-train: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"faceedit-train: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Face data: CelebA's own layout or any folder of images, decoded once into a uint8 cache.
+
+CelebA layout: ``img_align_celeba/`` or ``img/`` beside ``list_eval_partition.txt`` (and, where
+present, ``list_attr_celeba.txt``).  Official 178×218 images get the usual centred 148×148 face
+crop; square images are only resized.  Any other folder is searched recursively and split with a
+seeded shuffle (90% train, 5% validation, 5% test).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+import torch
+from PIL import Image
+
+from faceedit.images import centre_square, crop_to_tensor, to_rgb
+
+SPLITS = {"train": 0, "val": 1, "test": 2}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+CELEBA_SIZE = (178, 218)
+CELEBA_CROP = 148
+CACHE_VERSION = 1
+
+
+class DataError(Exception):
+    pass
+
+
+@dataclass
+class FaceData:
+    root: str
+    layout: str  # "celeba" or "folder"
+    names: list[str]
+    images: torch.Tensor  # N×3×64×64 uint8
+    split: torch.Tensor  # N int64: 0 train, 1 val, 2 test
+    attribute_names: list[str] = field(default_factory=list)
+    attributes: torch.Tensor | None = None  # N×A int8 of +1/-1
+    skipped: list[str] = field(default_factory=list)
+
+    def indices(self, split: str) -> torch.Tensor:
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        return torch.nonzero(self.split == SPLITS[split]).flatten()
+
+    def summary(self) -> dict:
+        counts = {name: int((self.split == code).sum()) for name, code in SPLITS.items()}
+        return {"root": self.root, "layout": self.layout, "images": len(self.names),
+                "splits": counts, "skipped_corrupt": len(self.skipped),
+                "attributes": list(self.attribute_names)}
+
+
+def _celeba_image_dir(root: Path) -> Path | None:
+    if not (root / "list_eval_partition.txt").is_file():
+        return None
+    for name in ("img_align_celeba", "img"):
+        if (root / name).is_dir():
+            return root / name
+    return None
+
+
+def face_crop_box(width: int, height: int) -> tuple[int, int, int]:
+    if (width, height) == CELEBA_SIZE:
+        return (width - CELEBA_CROP) // 2, (height - CELEBA_CROP) // 2, CELEBA_CROP
+    return centre_square(width, height)
+
+
+def decode_face(path: Path) -> torch.Tensor | None:
+    """One image file → 3×64×64 uint8, or None if it cannot be read."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (256, 256))
+            rgb = to_rgb(im)
+        return crop_to_tensor(rgb, face_crop_box(*rgb.size))
+    except Exception:  # noqa: BLE001 - any unreadable file is skipped and counted
+        return None
+
+
+def _read_partition(root: Path) -> dict[str, int]:
+    out = {}
+    for line in (root / "list_eval_partition.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def _read_attributes(root: Path) -> tuple[list[str], dict[str, list[int]]]:
+    path = root / "list_attr_celeba.txt"
+    if not path.is_file():
+        return [], {}
+    lines = path.read_text().splitlines()
+    names = lines[1].split()
+    rows = {}
+    for line in lines[2:]:
+        parts = line.split()
+        if len(parts) == len(names) + 1:
+            rows[parts[0]] = [int(v) for v in parts[1:]]
+    return names, rows
+
+
+def _cache_path(cache_dir: Path, root: Path, files: list[Path]) -> Path:
+    h = hashlib.sha256(f"v{CACHE_VERSION}:{root.resolve()}".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
+    return cache_dir / f"faces-{h.hexdigest()[:20]}.npz"
+
+
+def _decode_all(files: list[Path], cache: Path | None, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    if cache is not None and cache.exists():
+        with np.load(cache) as z:
+            return z["images"], z["ok"]
+    images = np.zeros((len(files), 3, 64, 64), dtype=np.uint8)
+    ok = np.zeros(len(files), dtype=bool)
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        results = pool.map(decode_face, files, chunksize=64)
+        if progress:
+            from tqdm import tqdm
+            results = tqdm(results, total=len(files), desc="decoding images", unit="img")
+        for i, t in enumerate(results):
+            if t is not None:
+                images[i] = t.numpy()
+                ok[i] = True
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp.npz")
+            np.savez(tmp, images=images, ok=ok)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a cache we cannot write only costs time next run
+    return images, ok
+
+
+def load_faces(root: str | os.PathLike, *, seed: int = 0, cache_dir: str | os.PathLike | None = None,
+               use_cache: bool = True, progress: bool = False) -> FaceData:
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: no such data folder")
+    img_dir = _celeba_image_dir(root)
+    if img_dir is not None:
+        layout = "celeba"
+        partition = _read_partition(root)
+        files = sorted(p for p in img_dir.iterdir() if p.name in partition)
+        split_list = [partition[p.name] for p in files]
+    else:
+        layout = "folder"
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        order = torch.randperm(len(files), generator=torch.Generator().manual_seed(seed)).tolist()
+        n_val = n_test = max(1, len(files) // 20) if len(files) >= 20 else 0
+        split_list = [0] * len(files)
+        for rank, i in enumerate(order):
+            split_list[i] = 1 if rank < n_val else 2 if rank < n_val + n_test else 0
+    if not files:
+        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    cache = None
+    if use_cache:
+        base = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("FaceEdit", "FaceEdit"))
+        cache = _cache_path(base, root, files)
+    images, ok = _decode_all(files, cache, progress)
+    keep = np.nonzero(ok)[0]
+    names = [str(files[i].relative_to(root)) for i in keep]
+    attr_names, attr_rows = _read_attributes(root) if layout == "celeba" else ([], {})
+    attributes = None
+    if attr_names:
+        attributes = torch.tensor([attr_rows.get(files[i].name, [0] * len(attr_names)) for i in keep], dtype=torch.int8)
+    return FaceData(
+        root=str(root), layout=layout, names=names,
+        images=torch.from_numpy(images[keep]), split=torch.tensor([split_list[i] for i in keep], dtype=torch.int64),
+        attribute_names=attr_names, attributes=attributes,
+        skipped=[str(files[i].relative_to(root)) for i in np.nonzero(~ok)[0]],
+    )

@@ -1,0 +1,269 @@
+"""The training loop: epochs over a uint8 cache, validation, atomic checkpoints, exact resume.
+
+A run folder holds ``config.json`` (the full config, seed, versions, device), ``metrics.jsonl``
+(one line per epoch), ``checkpoint.pt`` (written atomically at every epoch end and on Ctrl-C) and,
+when the run ends, the model file at ``out``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+import faceedit
+from faceedit.model import ArchConfig, BetaVAE, Objective, loss_terms
+from faceedit.modelfile import atomic_write, save_model_file
+
+from .data import FaceData
+from .directions import attribute_directions
+from .metrics import encode_all, evaluate_split, reconstruction_metrics
+
+CELEBA_LICENCE = ("Trained on CelebA (Liu et al., ICCV 2015), which is for non-commercial research "
+                  "purposes only; these weights inherit that condition.")
+
+
+class TrainingStopped(Exception):
+    """Ctrl-C: a resumable checkpoint was saved."""
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainConfig:
+    beta: float = 4.0
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"  # "cosine" (to 2% of lr) or "constant"
+    seed: int = 0
+    objective: str = "beta"  # "beta" or "capacity"
+    gamma: float = 1000.0
+    c_max: float = 25.0
+    kl_warmup_epochs: float = 0.0
+    flip: bool = True  # random horizontal flips
+    limit: int | None = None
+    gallery_size: int = 64
+    latent_dim: int = 128
+    channels: list[int] = field(default_factory=lambda: list(ArchConfig().channels))
+    refine_channels: int = ArchConfig().refine_channels
+
+    def arch(self) -> ArchConfig:
+        return ArchConfig(latent_dim=self.latent_dim, channels=tuple(self.channels), refine_channels=self.refine_channels)
+
+    def objective_for(self, steps_per_epoch: int) -> Objective:
+        return Objective(kind=self.objective, beta=self.beta, gamma=self.gamma, c_max=self.c_max,
+                         c_steps=self.epochs * steps_per_epoch,
+                         kl_warmup_steps=int(self.kl_warmup_epochs * steps_per_epoch))
+
+
+def _versions() -> dict:
+    return {"faceedit": faceedit.__version__, "torch": str(torch.__version__), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+class _CtrlC:
+    """First Ctrl-C asks the loop to stop at the next step boundary; a second one aborts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self._old = None
+        return self
+
+    def _handle(self, *_):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+class Trainer:
+    def __init__(self, data: FaceData, cfg: TrainConfig, out: Path, run_dir: Path,
+                 device: torch.device, progress: bool = True):
+        self.data, self.cfg, self.out, self.run_dir = data, cfg, Path(out), Path(run_dir)
+        self.device, self.progress = device, progress
+        train_idx = data.indices("train")
+        if cfg.limit:
+            train_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.limit]]
+            train_idx = train_idx.sort().values
+        if len(train_idx) < cfg.batch_size:
+            raise ValueError(f"only {len(train_idx)} training images; need at least one batch of {cfg.batch_size}")
+        self.train_idx = train_idx
+        self.train_images = data.images[train_idx].to(device)
+        val_idx = data.indices("val")
+        self.val_images = data.images[val_idx] if len(val_idx) else data.images[train_idx[:256]]
+        self.steps_per_epoch = len(train_idx) // cfg.batch_size
+        torch.manual_seed(cfg.seed)
+        self.model = BetaVAE(cfg.arch()).to(device)
+        self.objective = cfg.objective_for(self.steps_per_epoch)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        total = cfg.epochs * self.steps_per_epoch
+        if cfg.lr_schedule == "cosine":
+            fn = lambda s: 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))  # noqa: E731
+        else:
+            fn = lambda s: 1.0  # noqa: E731
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, fn)
+        self.epoch = self.batch = self.step = 0
+
+    # -- checkpoints -------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def save_checkpoint(self) -> None:
+        state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+                 "epoch": self.epoch, "batch": self.batch, "step": self.step,
+                 "rng": torch.get_rng_state(), "config": asdict(self.cfg)}
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
+
+    def load_checkpoint(self) -> None:
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
+        torch.set_rng_state(state["rng"].cpu())
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+
+    def write_config(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        cfg = {"train": asdict(self.cfg), "out": str(self.out), "device": str(self.device),
+               "versions": _versions(), "data": self.data.summary(), "objective": self.objective.to_dict()}
+        atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2)))
+
+    # -- the loop --------------------------------------------------------------------------
+    def _batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
+        idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size].to(self.device)
+        x = self.train_images[idx].float() / 255
+        if self.cfg.flip:
+            flip = (torch.rand(len(x)) < 0.5).to(self.device)
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        return x
+
+    def run(self) -> Path:
+        """Train to the end (or to Ctrl-C) and write the model file; returns its path."""
+        self.write_config()
+        total = self.cfg.epochs * self.steps_per_epoch
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
+                       desc=f"β={self.cfg.beta:g}")
+        self.model.train()
+        try:
+            with _CtrlC() as ctrl_c:
+                while self.epoch < self.cfg.epochs:
+                    self._run_epoch(ctrl_c, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        return self.finish()
+
+    def _run_epoch(self, ctrl_c: _CtrlC, bar) -> None:
+        cfg = self.cfg
+        perm = torch.randperm(len(self.train_images), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + self.epoch))
+        sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
+        count, t0 = 0, time.perf_counter()
+        while self.batch < self.steps_per_epoch:
+            x = self._batch(perm, self.batch)
+            terms = loss_terms(self.model, x)
+            loss = self.objective(terms["recon"], terms["kl"], self.step)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step}; training stopped. "
+                    f"The last good checkpoint is kept at {self.checkpoint_path}"
+                    f"{'' if self.checkpoint_path.exists() else ' (none was written yet)'}. Try a lower --lr.")
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.sched.step()
+            self.step += 1
+            self.batch += 1
+            count += 1
+            for k in sums:
+                sums[k] += (loss if k == "loss" else terms[k]).item()
+            if bar is not None:
+                rate = count * cfg.batch_size / (time.perf_counter() - t0)
+                bar.set_postfix(epoch=f"{self.epoch + 1}/{cfg.epochs}", loss=f"{loss.item():.1f}",
+                                recon=f"{terms['recon'].item():.1f}", kl=f"{terms['kl'].item():.1f}",
+                                img_s=f"{rate:.0f}", refresh=False)
+                bar.update(1)
+            if ctrl_c.requested:
+                self.save_checkpoint()
+                raise TrainingStopped(
+                    f"stopped at epoch {self.epoch + 1}, step {self.step}; checkpoint saved. "
+                    f"Continue with: faceedit-train train --resume {self.run_dir}")
+        seconds = time.perf_counter() - t0
+        val = reconstruction_metrics(self.model, self.val_images)
+        self.model.train()
+        record = {"epoch": self.epoch + 1, "step": self.step, "lr": self.sched.get_last_lr()[0],
+                  **{f"train_{k}": v / max(1, count) for k, v in sums.items()},
+                  "val_recon": val["sse"], "val_kl": val["kl"], "val_psnr": val["psnr"], "val_ssim": val["ssim"],
+                  "val_active_units": val["active_units"], "seconds": seconds,
+                  "images_per_s": count * cfg.batch_size / max(seconds, 1e-9)}
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if bar is not None:
+            bar.write(f"epoch {record['epoch']}: train recon {record['train_recon']:.1f} KL {record['train_kl']:.1f} | "
+                      f"val recon {val['sse']:.1f} KL {val['kl']:.1f} PSNR {val['psnr']:.2f} dB")
+        self.epoch += 1
+        self.batch = 0
+        self.save_checkpoint()
+
+    # -- the model file ---------------------------------------------------------------------
+    def finish(self) -> Path:
+        self.model.eval()
+        metadata = build_metadata(self.model, self.data, self.train_idx, self.cfg, self.device)
+        metadata["training"] = {**asdict(self.cfg), "steps": self.step, "device": str(self.device), "versions": _versions()}
+        save_model_file(self.out, self.model, self.objective, metadata)
+        return self.out
+
+
+def build_metadata(model: BetaVAE, data: FaceData, train_idx: torch.Tensor, cfg: TrainConfig,
+                   device: torch.device) -> dict:
+    """Everything the app shows about a model, computed once here and stored in the file."""
+    meta: dict = {"name": f"beta{cfg.beta:g}", "data": data.summary()}
+    if data.layout == "celeba":
+        meta["licence"] = CELEBA_LICENCE
+    metrics = {}
+    for split in ("val", "test"):
+        idx = data.indices(split)
+        if len(idx):
+            attrs = data.attributes[idx] if data.attributes is not None else None
+            metrics[split] = evaluate_split(model, data.images[idx], attrs)
+    meta["metrics"] = {k: {m: v for m, v in d.items() if m != "kl_per_dim"} for k, d in metrics.items()}
+    ref = metrics.get("val") or metrics.get("test")
+    if ref:
+        meta["kl_per_dim"] = ref["kl_per_dim"]
+    mu, _ = encode_all(model, data.images[train_idx])
+    meta["mu_mean"], meta["mu_std"] = mu.mean(0), mu.std(0)
+    if data.attributes is not None and data.attribute_names:
+        meta["attribute_names"] = list(data.attribute_names)
+        meta["attribute_directions"] = attribute_directions(mu, data.attributes[train_idx])
+    gallery_idx = data.indices("test")
+    if not len(gallery_idx):
+        gallery_idx = data.indices("val")
+    gallery_idx = gallery_idx[:cfg.gallery_size]
+    if len(gallery_idx):
+        meta["gallery"] = encode_all(model, data.images[gallery_idx])[0]
+        meta["gallery_names"] = [data.names[i] for i in gallery_idx.tolist()]
+    return meta
