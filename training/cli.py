@@ -26,6 +26,7 @@ def _add_train(sub) -> None:
     p.add_argument("--device", help="auto (default), mps, cuda or cpu")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this run folder")
     p.add_argument("--run-dir", help="run folder (default: beside the model file, '<name>.run')")
+    p.add_argument("--force", action="store_true", help="start over in a run folder that already holds a run")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine")
@@ -67,6 +68,16 @@ def _train_config(args, beta: float) -> TrainConfig:
     return cfg
 
 
+def _claim_run_dir(run_dir: Path, force: bool) -> None:
+    """A new run never mixes its metrics or checkpoint with an earlier run's."""
+    old = [run_dir / n for n in ("checkpoint.pt", "metrics.jsonl") if (run_dir / n).exists()]
+    if old and not force:
+        raise ValueError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
+                         f"or pass --force to start over")
+    for f in old:
+        f.unlink()
+
+
 def cmd_train(args) -> int:
     device = choose_device(args.device)
     if args.resume:
@@ -97,6 +108,7 @@ def cmd_train(args) -> int:
         path = out / f"beta{beta:g}.pt" if several else out
         run_dir = Path(args.run_dir) / f"beta{beta:g}" if args.run_dir and several else \
             Path(args.run_dir) if args.run_dir else path.with_name(path.stem + ".run")
+        _claim_run_dir(run_dir, args.force)
         trainer = Trainer(data, _train_config(args, beta), path, run_dir, device, progress=not args.quiet)
         print(f"training β={beta:g} on {device} → {path} (run folder {run_dir})", file=sys.stderr)
         trainer.run()

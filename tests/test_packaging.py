@@ -1,0 +1,30 @@
+"""A plain, non-editable install carries the bundled models and both entry points."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_carries_bundled_models(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, cwd=tmp_path)
+    wheel = next(tmp_path.glob("faceedit-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for model in ("beta1", "beta4", "beta10"):
+        assert f"faceedit/_resources/models/{model}.pt" in names
+    assert "training/cli.py" in names and "faceedit/ui/__init__.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "faceedit-train = training.cli:main" in text and "faceedit = faceedit.cli:main" in text
+
+
+def test_faceedit_never_imports_training():
+    import re
+    pattern = re.compile(r"^\s*(import training|from training[ .])", re.MULTILINE)
+    for path in (ROOT / "faceedit").rglob("*.py"):
+        assert not pattern.search(path.read_text()), f"{path} imports training/"

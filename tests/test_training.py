@@ -1,0 +1,179 @@
+"""faceedit-train end to end on generated faces: data layouts, training, resume, faults."""
+import json
+import os
+import signal
+
+import pytest
+import torch
+from PIL import Image
+
+import faceedit
+from synthetic import ATTRS, make_celeba, make_folder
+from training import cli
+from faceedit.images import crop_to_tensor
+from training.data import face_crop_box, load_faces
+from training.loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
+
+SMALL = ["--channels", "8", "16", "32", "64", "--refine-channels", "0", "--batch-size", "16", "--quiet", "--no-cache"]
+
+
+@pytest.fixture(scope="module")
+def celeba(tmp_path_factory):
+    return make_celeba(tmp_path_factory.mktemp("celeba"), n=240, corrupt=2)
+
+
+def small_config(**kw):
+    base = dict(epochs=2, batch_size=16, channels=[8, 16, 32, 64], refine_channels=0, limit=64, gallery_size=8)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_celeba_layout_loads_with_split_attributes_and_skips_corrupt(celeba):
+    data = load_faces(celeba, use_cache=False)
+    s = data.summary()
+    assert s["layout"] == "celeba" and s["images"] == 240 and s["skipped_corrupt"] == 2
+    assert s["splits"] == {"train": 192, "val": 24, "test": 24}
+    assert data.attribute_names == ATTRS and data.attributes.shape == (240, 4)
+    assert data.images.dtype == torch.uint8 and data.images.shape == (240, 3, 64, 64)
+
+
+def test_plain_folder_loads_recursively_with_a_seeded_split(tmp_path):
+    root = make_folder(tmp_path / "faces", n=60)
+    (root / "person0" / "broken.png").write_bytes(b"\x89PNG garbage")
+    a, b = load_faces(root, seed=3, use_cache=False), load_faces(root, seed=3, use_cache=False)
+    assert a.layout == "folder" and len(a.names) == 60 and len(a.skipped) == 1
+    assert torch.equal(a.split, b.split)
+    assert a.summary()["splits"] == {"train": 54, "val": 3, "test": 3}
+    assert a.attributes is None
+
+
+def test_cache_gives_the_same_images(tmp_path, celeba):
+    first = load_faces(celeba, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    second = load_faces(celeba, cache_dir=tmp_path)
+    assert torch.equal(first.images, second.images)
+
+
+def test_official_celeba_images_get_the_face_crop_and_squares_are_only_resized():
+    assert face_crop_box(178, 218) == (15, 35, 148)
+    assert face_crop_box(128, 128) == (0, 0, 128)
+
+
+def test_official_size_layout(tmp_path):
+    root = make_celeba(tmp_path / "official", n=20, size=(178, 218))
+    (root / "img").rename(root / "img_align_celeba")
+    data = load_faces(root, use_cache=False)
+    assert len(data.names) == 20
+    with Image.open(root / "img_align_celeba" / data.names[0].split("/")[-1]) as im:
+        expected = crop_to_tensor(im.convert("RGB"), (15, 35, 148))
+    assert torch.equal(data.images[0], expected)
+
+
+def test_train_evaluate_end_to_end_through_the_cli(tmp_path, celeba, capsys):
+    out = tmp_path / "model.pt"
+    assert cli.main(["train", "--data", str(celeba), "--beta", "4", "--epochs", "2", "--out", str(out), *SMALL]) == 0
+    m = faceedit.load_model(out)
+    assert m.beta == 4.0
+    assert set(m.metadata["metrics"]) == {"val", "test"}
+    assert m.metadata["data"]["skipped_corrupt"] == 2
+    assert set(m.attributes) == set(ATTRS)
+    assert m.gallery.shape == (24, 128)
+    run = tmp_path / "model.run"
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2]
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["seed"] == 0 and "torch" in config["versions"] and config["device"] == "cpu"
+    # a second run into the same run folder is refused instead of mixing the two runs
+    assert cli.main(["train", "--data", str(celeba), "--out", str(out), "--epochs", "1", *SMALL]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_several_betas_write_one_file_each(tmp_path, celeba):
+    out = tmp_path / "sweep"
+    assert cli.main(["train", "--data", str(celeba), "--beta", "1", "10", "--epochs", "1", "--limit", "32",
+                     "--out", str(out), *SMALL]) == 0
+    assert sorted(p.name for p in out.glob("*.pt")) == ["beta1.pt", "beta10.pt"]
+    assert faceedit.load_model(out / "beta10.pt").beta == 10.0
+
+
+def _final_state(trainer):
+    return {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_ctrl_c_then_resume_matches_the_uninterrupted_run(tmp_path, celeba, monkeypatch):
+    data = load_faces(celeba, use_cache=False)
+    cfg = small_config()
+    straight = Trainer(data, cfg, tmp_path / "a.pt", tmp_path / "a.run", torch.device("cpu"), progress=False)
+    straight.run()
+
+    interrupted = Trainer(data, cfg, tmp_path / "b.pt", tmp_path / "b.run", torch.device("cpu"), progress=False)
+    original_batch = Trainer._batch
+    calls = {"n": 0}
+
+    def batch_then_ctrl_c(self, perm, b):
+        calls["n"] += 1
+        if calls["n"] == 6:  # mid-way through the second epoch (4 steps per epoch)
+            os.kill(os.getpid(), signal.SIGINT)
+        return original_batch(self, perm, b)
+
+    monkeypatch.setattr(Trainer, "_batch", batch_then_ctrl_c)
+    with pytest.raises(TrainingStopped, match="--resume"):
+        interrupted.run()
+    monkeypatch.setattr(Trainer, "_batch", original_batch)
+    assert (tmp_path / "b.run" / "checkpoint.pt").exists() and not (tmp_path / "b.pt").exists()
+
+    resumed = Trainer(data, cfg, tmp_path / "b.pt", tmp_path / "b.run", torch.device("cpu"), progress=False)
+    resumed.load_checkpoint()
+    assert (resumed.epoch, resumed.batch, resumed.step) == (1, 2, 6)
+    resumed.run()
+    a, b = _final_state(straight), _final_state(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_through_the_cli(tmp_path, celeba, monkeypatch):
+    out = tmp_path / "m.pt"
+    original_batch = Trainer._batch
+
+    def stop_at_step_3(self, perm, b):
+        if self.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original_batch(self, perm, b)
+
+    monkeypatch.setattr(Trainer, "_batch", stop_at_step_3)
+    args = ["train", "--data", str(celeba), "--epochs", "1", "--limit", "64", "--out", str(out), *SMALL]
+    assert cli.main(args) == 130
+    monkeypatch.setattr(Trainer, "_batch", original_batch)
+    assert cli.main(["train", "--resume", str(tmp_path / "m.run"), "--quiet", "--no-cache"]) == 0
+    assert faceedit.load_model(out).metadata["training"]["steps"] == 4
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, celeba, monkeypatch):
+    data = load_faces(celeba, use_cache=False)
+    trainer = Trainer(data, small_config(epochs=3), tmp_path / "m.pt", tmp_path / "m.run", torch.device("cpu"), progress=False)
+    original_batch = Trainer._batch
+
+    def poison_in_epoch_2(self, perm, b):
+        x = original_batch(self, perm, b)
+        return x * float("nan") if self.epoch == 1 else x
+
+    monkeypatch.setattr(Trainer, "_batch", poison_in_epoch_2)
+    with pytest.raises(TrainingDiverged, match="last good checkpoint is kept"):
+        trainer.run()
+    saved = torch.load(tmp_path / "m.run" / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 1 and saved["batch"] == 0
+    assert all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_capacity_objective_trains(tmp_path, celeba):
+    out = tmp_path / "cap.pt"
+    assert cli.main(["train", "--data", str(celeba), "--objective", "capacity", "--c-max", "10", "--epochs", "1",
+                     "--limit", "32", "--out", str(out), *SMALL]) == 0
+    assert faceedit.load_model(out).objective.kind == "capacity"
+
+
+def test_bad_data_folder_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "m.pt"), "--quiet"]) == 2
+    assert "no such data folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "m.pt"), "--quiet"]) == 2
+    assert "no images found" in capsys.readouterr().err
