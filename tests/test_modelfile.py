@@ -116,3 +116,22 @@ def test_missing_file_and_folder(tmp_path):
 def test_unknown_name_lists_known_models():
     with pytest.raises(FileNotFoundError, match="known models: .*beta4"):
         faceedit.load_model("no-such-model")
+
+
+def test_full_disk_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "m.pt"
+    tiny_model_file(path)
+    before = path.read_bytes()
+
+    def no_space(obj, f, *a, **k):
+        with open(f, "wb") as fh:
+            fh.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", no_space)
+    with pytest.raises(OSError, match="No space"):
+        save_model_file(path, BetaVAE(TINY), Objective(), {})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary file left behind
