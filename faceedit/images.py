@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.transforms import functional as TF
 
 from .model import IMAGE_SIZE
 
@@ -60,7 +60,9 @@ def crop_to_tensor(im: Image.Image, box: tuple[int, int, int] | None = None) -> 
     left, top, side = box or centre_square(im.width, im.height)
     square = im.crop((left, top, left + side, top + side))
     square = square.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return TF.pil_to_tensor(square)
+    if square.mode != "RGB":
+        square = square.convert("RGB")
+    return torch.from_numpy(np.array(square, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def photo_to_tensor(path: str | os.PathLike) -> torch.Tensor:
@@ -77,7 +79,7 @@ def to_uint8(image: torch.Tensor) -> torch.Tensor:
 
 def to_pil(image: torch.Tensor, size: int | None = None) -> Image.Image:
     """3×H×W tensor → PIL RGB image, optionally upscaled smoothly to size×size."""
-    im = TF.to_pil_image(to_uint8(image.detach().cpu()))
+    im = Image.fromarray(to_uint8(image.detach().cpu()).permute(1, 2, 0).contiguous().numpy())
     if size and size != im.width:
         im = im.resize((size, size), Image.Resampling.LANCZOS)
     return im

@@ -5,6 +5,11 @@ import torch
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Linear interpolation; exact at t=0 and t=1 (``a + (b - a)`` can differ from ``b`` by rounding)."""
+    if isinstance(t, (int, float)) and t == 0:
+        return a.clone()
+    if isinstance(t, (int, float)) and t == 1:
+        return b.clone()
     return a + (b - a) * t
 
 

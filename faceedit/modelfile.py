@@ -81,7 +81,8 @@ def _read(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise ModelFileError(path, f"refused: the file holds objects other than weights and plain data ({_first_line(e)})") from None
+        raise ModelFileError(path, f"refused: not a model file, or one that holds objects other than weights and plain data "
+                                    f"({_first_line(e)})") from None
     except Exception as e:  # noqa: BLE001 - torch raises many kinds for bytes that are not a model
         raise ModelFileError(path, f"not a readable model file (truncated or another format): {_first_line(e)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

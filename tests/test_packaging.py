@@ -21,6 +21,7 @@ def test_wheel_carries_bundled_models(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "faceedit-train = training.cli:main" in text and "faceedit = faceedit.cli:main" in text
+    assert "[gui_scripts]\nfaceedit-gui = faceedit.app:main" in text
 
 
 def test_faceedit_never_imports_training():

@@ -1,0 +1,90 @@
+"""How fast `faceedit generate` writes 64 px images, and whether its memory stays flat.
+
+Prints, for one model and device:
+* `faceedit generate` run as a subprocess for N = 1, 1,000 and --n (default 10,000) images: wall
+  time, images/s end to end, images/s after start-up (the N = 1 run's time taken off), and the
+  peak RSS of each run (os.wait4 gives each child's own rusage; the RUSAGE_CHILDREN maximum over all
+  of them is printed too).  These run first, while this process has not imported torch: a child's
+  peak RSS counts the memory it shared with its parent before exec.
+* the raw decode rate of the model (FaceModel.decode) one image at a time, in the fixed blocks that
+  the commands decode in (faceedit.commands.DECODE_BLOCK) and in large batches.
+
+    python benchmarks/generate_throughput.py [--model beta4] [--n 10000] [--device cpu]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def decode_rate(model, batch: int, images: int) -> float:
+    import torch
+    z = torch.randn(batch, model.latent_dim)
+    model.decode(z)  # warm-up
+    done, start = 0, time.perf_counter()
+    while done < images:
+        model.decode(z)
+        done += batch
+    return done / (time.perf_counter() - start)
+
+
+def rss_bytes(ru_maxrss: int) -> int:
+    return ru_maxrss if sys.platform == "darwin" else ru_maxrss * 1024  # macOS: bytes; Linux: KiB
+
+
+def run_generate(n: int, out: Path, args) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one `faceedit generate` subprocess."""
+    cmd = [sys.executable, "-m", "faceedit.cli", "generate", "--model", args.model, "--n", str(n),
+           "--seed", "0", "--size", "64", "--out", str(out), "--batch-size", str(args.batch_size)]
+    if args.device:
+        cmd += ["--device", args.device]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"generate failed with exit code {proc.returncode}")
+    return wall, rss_bytes(usage.ru_maxrss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="beta4")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--device", default=None, help="default: auto (MPS → CUDA → CPU)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        startup, _ = run_generate(1, Path(tmp) / "n1", args)
+        print(f"generate N=1: {startup:.1f} s (start-up: Python, torch, model)")
+        for n in sorted({1_000, args.n}):
+            wall, peak = run_generate(n, Path(tmp) / f"n{n}", args)
+            steady = (n - 1) / max(wall - startup, 1e-9)
+            print(f"generate N={n:,}: {wall:.1f} s, {n / wall:.0f} images/s end to end, "
+                  f"{steady:.0f} images/s after start-up, peak RSS {peak / 2**20:.0f} MiB")
+    children = rss_bytes(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(f"peak RSS of any generate run (RUSAGE_CHILDREN): {children / 2**20:.0f} MiB")
+
+    import torch
+    from faceedit.commands import DECODE_BLOCK
+    from faceedit.device import describe
+    from faceedit.facemodel import load_model
+
+    model = load_model(args.model, args.device)
+    print(f"model {args.model}, device {describe(model.device)}, torch threads {torch.get_num_threads()}, "
+          f"{os.cpu_count()} CPUs")
+    for batch, images in ((1, 200), (DECODE_BLOCK, 2048), (256, 2048)):
+        label = {1: "one image at a time", DECODE_BLOCK: "the blocks generate uses"}.get(batch, "large batches")
+        print(f"raw decode, batch {batch:>4} ({label}): {decode_rate(model, batch, images):8.0f} images/s")
+
+
+if __name__ == "__main__":
+    main()

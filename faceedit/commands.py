@@ -1,0 +1,660 @@
+"""Headless subcommands: ``faceedit generate | edit | interpolate | models``.
+
+They use the same model, latent maths and photo handling as the editor, never import Qt, and
+follow the usual tool conventions: a one-line message on stderr and a non-zero exit on failure
+(1 for errors, 2 for bad usage, 130 when interrupted), and no partial output — every result is
+written into a hidden temporary file or folder next to its destination and renamed into place
+only when complete.
+
+Reproducibility: image ``i`` of ``generate --seed S`` starts from the latent
+``sample_latent(S + i, dim, temperature)`` (a ``torch.Generator`` seeded with ``S + i``), so any
+image can be made again on its own.  Every decode goes through ``render``, which decodes in blocks
+of exactly ``DECODE_BLOCK`` codes (zero-padded), so an image's pixels do not depend on the batch it
+was decoded in: the same latent gives the same bytes alone or among thousands (same software and
+device).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import errno
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from . import catalog
+from .facemodel import FaceModel, load_model
+from .images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
+from .latent import apply_attributes, interpolate_path, sample_prior
+from .modelfile import ModelFileError, load_network
+
+MANIFEST = "manifest.jsonl"
+DECODE_BLOCK = 64
+SIZES = (64, 128, 256, 512)
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
+MAX_SEED = 2**63 - 1
+WRITERS = 8  # threads that encode and write PNGs while the next batch decodes (file creation is slow on some disks)
+
+
+class CommandError(Exception):
+    """A failure the user can fix; the message says what went wrong and where."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Latents and pixels (public: the manifest documentation shows how to reproduce with these)
+
+def sample_latent(seed: int, dim: int = 128, temperature: float = 1.0) -> torch.Tensor:
+    """The prior sample that image ``i`` of ``generate --seed S`` starts from, with seed S + i."""
+    return sample_prior(1, dim, temperature, torch.Generator().manual_seed(seed))[0]
+
+
+def apply_edits(model: FaceModel, z: torch.Tensor, edits: dict[str, float]) -> torch.Tensor:
+    """Move z (D or N×D) along the model's attribute directions; +1 = one "without → with" shift."""
+    if not edits:
+        return z.clone()
+    names = list(model.attributes)
+    directions = torch.stack(list(model.attributes.values()))
+    amounts = {names.index(name): value for name, value in edits.items()}
+    return apply_attributes(z, directions, dict(sorted(amounts.items())))
+
+
+def render(model: FaceModel, z: torch.Tensor) -> torch.Tensor:
+    """Latent codes N×D → N×3×64×64 uint8, decoded in zero-padded blocks of ``DECODE_BLOCK``.
+
+    The backends pick different kernels for different batch sizes, which moves a few pixels by one
+    level; a fixed block shape makes every image's pixels independent of its batch.
+    """
+    z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, model.latent_dim)
+    blocks = []
+    for start in range(0, len(z), DECODE_BLOCK):
+        block = z[start:start + DECODE_BLOCK]
+        n = len(block)
+        if n < DECODE_BLOCK:
+            block = torch.cat([block, block.new_zeros(DECODE_BLOCK - n, block.shape[1])])
+        blocks.append(to_uint8(model.decode(block)[:n]))
+    return torch.cat(blocks) if blocks else torch.zeros(0, 3, 64, 64, dtype=torch.uint8)
+
+
+def latent_json(z: torch.Tensor) -> str:
+    """A JSON array of float32 values in their shortest form that reads back to the same bits."""
+    return "[" + ",".join(map(str, z.detach().cpu().float().numpy())) + "]"
+
+
+def json_line(fields: dict, z: torch.Tensor) -> str:
+    """A JSON object with ``fields`` and then ``"latent"``."""
+    head = json.dumps(fields, ensure_ascii=False)
+    return head[:-1] + (", " if fields else "") + f'"latent": {latent_json(z)}' + "}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Models and attributes
+
+def open_model(name: str | None, device: str | None, hint_from: str | None = None) -> tuple[FaceModel, str]:
+    """Load a model; also returns what to record so that ``--model`` (and the editor) finds it again:
+    the catalog name when it has one, else the file's absolute path."""
+    name = name or catalog.default_model()
+    if not name:
+        raise CommandError("no bundled model found; pass --model PATH")
+    try:
+        model = load_model(name, device)
+    except FileNotFoundError as e:
+        where = f" (named in {hint_from}; pass --model to choose another)" if hint_from else ""
+        raise CommandError(f"{e}{where}") from None
+    except ValueError as e:  # the device
+        raise CommandError(str(e)) from None
+    named = name in catalog.bundled_models() or name in catalog.user_models()
+    return model, (name if named else str(model.path.resolve()))
+
+
+def _attribute_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "_", name.strip()).lower()
+
+
+def resolve_edits(model: FaceModel, pairs: list[tuple[str, float]] | None) -> dict[str, float]:
+    """``[("smiling", 2.0), ...]`` → ``{"Smiling": 2.0}`` in the model's attribute order."""
+    if not pairs:
+        return {}
+    names = list(model.attributes)
+    if not names:
+        raise CommandError(f"model {model.name} has no attribute directions, so --set cannot be used")
+    lookup = {_attribute_key(n): n for n in names}
+    edits: dict[str, float] = {}
+    for given, value in pairs:
+        name = lookup.get(_attribute_key(given))
+        if name is None:
+            close = difflib.get_close_matches(_attribute_key(given), list(lookup), n=1)
+            hint = f" (did you mean {lookup[close[0]]}?)" if close else ""
+            raise CommandError(f"unknown attribute {given!r}{hint}; model {model.name} has: {', '.join(names)}")
+        if name in edits:
+            raise CommandError(f"attribute {name} is set twice")
+        edits[name] = value
+    return {n: edits[n] for n in names if n in edits}
+
+
+def edit_pair(text: str) -> tuple[str, float]:
+    """argparse type for ``--set NAME=VALUE``."""
+    name, sep, value = text.rpartition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE such as Smiling=+2, got {text!r}")
+    try:
+        amount = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} in {text!r} is not a number") from None
+    if not math.isfinite(amount):
+        raise argparse.ArgumentTypeError(f"{text!r}: the amount must be a finite number")
+    return name.strip(), amount
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: photos, latent JSON files, manifest lines, gallery faces, seeds
+
+GALLERY = re.compile(r"^(?:gallery:)?(\d+)$")
+SEED = re.compile(r"^seed:(\d+)$")
+MANIFEST_LINE = re.compile(r"^(.+\.jsonl):(\d+)$")
+
+
+def _read_json_record(spec: str) -> tuple[dict, str]:
+    """A latent JSON file, or ``FILE.jsonl:K`` (the line of a manifest with index K)."""
+    m = MANIFEST_LINE.match(spec)
+    path = Path(m.group(1) if m else spec)
+    try:
+        record = _manifest_entry(path, int(m.group(2))) if m else json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise CommandError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CommandError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    if not isinstance(record, dict) or "latent" not in record:
+        raise CommandError(f'{path}: not a FaceEdit latent file (expected {{"model": ..., "latent": [...]}})')
+    return record, str(path)
+
+
+def _manifest_entry(path: Path, index: int) -> dict:
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise CommandError(f"{path}: line {number} is not valid JSON ({e.msg})") from None
+            if isinstance(record, dict) and record.get("index") == index:
+                return record
+    raise CommandError(f"{path}: no entry with index {index}")
+
+
+def _is_json_spec(spec: str) -> bool:
+    return bool(MANIFEST_LINE.match(spec)) or spec.lower().endswith(".json")
+
+
+def model_hint(spec: str) -> tuple[str | None, str]:
+    """The model a latent file says it came from (None for photos and indices)."""
+    if not _is_json_spec(spec):
+        return None, spec
+    record, where = _read_json_record(spec)
+    model = record.get("model")
+    return (model if isinstance(model, str) and model else None), where
+
+
+def input_kind(spec: str) -> str:
+    """'seed', 'latent' (a JSON file or manifest line), 'gallery' or 'photo'."""
+    if SEED.match(spec):
+        return "seed"
+    if _is_json_spec(spec):
+        return "latent"
+    if spec.startswith("gallery:") or (GALLERY.match(spec) and not Path(spec).exists()):
+        return "gallery"
+    return "photo"
+
+
+def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
+                crop: tuple[int, int, int] | None = None) -> torch.Tensor:
+    """An input → a latent code of the model (photos are encoded to μ, like the editor does)."""
+    kind = input_kind(spec)
+    if crop and kind != "photo":
+        raise CommandError(f"--crop applies to photos, and {spec} is not one")
+    if kind == "seed":
+        return sample_latent(int(SEED.match(spec).group(1)), model.latent_dim, temperature)
+    if kind == "latent":
+        record, where = _read_json_record(spec)
+        return _latent_from(record["latent"], model, where)
+    if kind == "gallery":
+        match = GALLERY.match(spec)
+        if not match:
+            raise CommandError(f"{spec!r}: expected gallery:K with K a face number")
+        index, faces = int(match.group(1)), model.gallery
+        if index >= len(faces):
+            have = f"0–{len(faces) - 1}" if len(faces) else "none"
+            raise CommandError(f"gallery index {index} is out of range for model {model.name} (faces {have})")
+        return faces[index].clone()
+    photo = open_photo(spec)
+    if crop:
+        left, top, side = crop
+        if side <= 0 or left < 0 or top < 0 or left + side > photo.width or top + side > photo.height:
+            raise CommandError(f"--crop {left},{top},{side} does not fit inside {spec} ({photo.width}×{photo.height})")
+    mu, _ = model.encode(crop_to_tensor(photo, crop).unsqueeze(0))
+    return mu[0]
+
+
+def _latent_from(values, model: FaceModel, where: str) -> torch.Tensor:
+    try:
+        z = torch.as_tensor(values, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        raise CommandError(f"{where}: 'latent' is not a list of numbers") from None
+    if z.shape != (model.latent_dim,):
+        raise CommandError(f"{where}: the latent has shape {tuple(z.shape)}; model {model.name} needs {model.latent_dim} values")
+    if not torch.isfinite(z).all():
+        raise CommandError(f"{where}: the latent holds NaN or infinite values")
+    return z
+
+
+def _open_model_for(specs: list[str], args) -> tuple[FaceModel, str]:
+    """--model, else the model the first latent file names, else the default model."""
+    hint, where = None, None
+    for spec in specs:
+        hint, where = model_hint(spec)
+        if hint:
+            break
+    model, ref = open_model(args.model or hint, args.device, where if hint and not args.model else None)
+    if hint and args.model and hint not in (ref, model.name, str(model.path)):
+        print(f"faceedit: note: {where} was made with model {hint!r}; decoding it with {ref!r}", file=sys.stderr)
+    return model, ref
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs: all or nothing
+
+def _describe_os_error(e: OSError) -> str:
+    reasons = {errno.ENOSPC: "no space left on device (the disk is full)",
+               errno.EDQUOT: "disk quota exceeded",
+               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "read-only file system", errno.ENOTDIR: "a part of the path is a file, not a folder"}
+    return reasons.get(e.errno, e.strerror or str(e))
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """mkdir -p, returning the folders it created (deepest last)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for f in reversed(missing):
+        f.mkdir()
+    return list(reversed(missing))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _public_permissions(path: Path, folder: bool) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask)
+
+
+def check_destination(dest: Path, folder: bool, overwrite: bool) -> None:
+    """Refuse early (before any work) to replace what is there, unless --overwrite; even then, a
+    folder is only replaced when it is empty or an earlier output (it holds a manifest)."""
+    if not dest.exists():
+        return
+    if folder and not dest.is_dir():
+        raise CommandError(f"{dest} is a file; the output must be a folder")
+    if not folder and dest.is_dir():
+        raise CommandError(f"{dest} is a folder; the output must be a file name")
+    if folder and not any(dest.iterdir()):
+        return
+    if not overwrite:
+        raise CommandError(f"{dest} already exists; pass --overwrite to replace it")
+    if folder and not (dest / MANIFEST).is_file():
+        raise CommandError(f"{dest} is not a FaceEdit output folder (it has no {MANIFEST}), so it is not replaced")
+
+
+@contextlib.contextmanager
+def staged(dest: Path, folder: bool):
+    """Yield a hidden temporary file or folder beside ``dest``; it becomes ``dest`` only when the
+    block succeeds, and it (and any folders made for it) is removed when the block fails."""
+    dest = Path(os.path.abspath(dest))
+    created: list[Path] = []
+    tmp = None
+    try:
+        created = _make_parents(dest.parent)
+        prefix, suffix = f".{dest.name}.", ".partial"
+        if folder:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dest.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dest.parent)
+            os.close(fd)
+            tmp = Path(name)
+        yield tmp
+        _public_permissions(tmp, folder)
+        _publish(tmp, dest, folder)
+    except BaseException as e:
+        if tmp is not None:
+            _remove(tmp)
+        for f in reversed(created):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        if isinstance(e, OSError):
+            raise CommandError(f"could not write {dest}: {_describe_os_error(e)}; nothing was written") from None
+        raise
+
+
+def _publish(tmp: Path, dest: Path, folder: bool) -> None:
+    if folder and dest.is_dir():
+        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
+        os.replace(dest, old / "replaced")
+        try:
+            os.replace(tmp, dest)
+        except BaseException:
+            os.replace(old / "replaced", dest)
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
+
+
+def image_format(path: Path) -> str:
+    """Pillow's format name for a file name's extension (only formats Pillow can write)."""
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if not fmt or fmt not in Image.SAVE:
+        raise CommandError(f"{path}: unknown image type {path.suffix or '(no extension)'!r}; use .png, .jpg or .webp")
+    return fmt
+
+
+def _save(image: Image.Image, path: Path, fmt: str) -> None:
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    image.save(path, format=fmt, **options)
+
+
+# ---------------------------------------------------------------------------------------------
+# Subcommands
+
+def _check_temperature(t: float) -> None:
+    if not (math.isfinite(t) and t >= 0):
+        raise CommandError("--temperature must be a number ≥ 0")
+
+
+def _write_png(pixels: torch.Tensor, size: int, path: Path) -> None:
+    to_pil(pixels, size).save(path, format="PNG")
+
+
+def _finish(saves: list[Future], bar) -> None:
+    """Wait for a batch of writes (raising the first error) and count it on the progress bar."""
+    for save in saves:
+        save.result()
+    bar.update(len(saves))
+
+
+def cmd_generate(args) -> int:
+    _check_temperature(args.temperature)
+    if args.n < 1:
+        raise CommandError("--n must be at least 1")
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1")
+    seed = secrets.randbelow(2**31) if args.seed is None else args.seed
+    if seed < 0 or seed + args.n - 1 > MAX_SEED:
+        raise CommandError(f"--seed must be between 0 and {MAX_SEED - args.n + 1}")
+    out = Path(args.out)
+    check_destination(out, folder=True, overwrite=args.overwrite)
+    model, ref = open_model(args.model, args.device)
+    edits = resolve_edits(model, args.set)
+    width = max(6, len(str(args.n - 1)))
+    with staged(out, folder=True) as tmp:
+        writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="png")
+        try:
+            with (tmp / MANIFEST).open("w", encoding="utf-8", newline="\n") as manifest, \
+                    tqdm(total=args.n, unit="img", desc="generate", disable=None, file=sys.stderr) as bar:
+                previous: list[Future] = []
+                for start in range(0, args.n, args.batch_size):
+                    indices = range(start, min(start + args.batch_size, args.n))
+                    z = torch.stack([sample_latent(seed + i, model.latent_dim, args.temperature) for i in indices])
+                    z = apply_edits(model, z, edits)
+                    saves = []
+                    for i, pixels, code in zip(indices, render(model, z), z):
+                        name = f"{i:0{width}d}.png"
+                        saves.append(writers.submit(_write_png, pixels, args.size, tmp / name))
+                        fields = {"file": name, "index": i, "seed": seed + i, "temperature": args.temperature,
+                                  "model": ref, "edits": edits, "size": args.size}
+                        manifest.write(json_line(fields, code) + "\n")
+                    _finish(previous, bar)  # at most two batches in flight: memory stays flat
+                    previous = saves
+                _finish(previous, bar)
+        finally:
+            writers.shutdown(wait=True, cancel_futures=True)
+    images = "1 image" if args.n == 1 else f"{args.n} images"
+    print(f"wrote {images} and {MANIFEST} to {out} (seeds {seed}–{seed + args.n - 1})")
+    return 0
+
+
+def cmd_edit(args) -> int:
+    _check_temperature(args.temperature)
+    out = Path(args.out)
+    as_latent = out.suffix.lower() == ".json"
+    fmt = None if as_latent else image_format(out)
+    check_destination(out, folder=False, overwrite=args.overwrite)
+    model, ref = _open_model_for([args.input], args)
+    edits = resolve_edits(model, args.set)
+    z = apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits)
+    with staged(out, folder=False) as tmp:
+        if as_latent:
+            tmp.write_text(json_line({"model": ref}, z) + "\n", encoding="utf-8")
+        else:
+            _save(to_pil(render(model, z)[0], args.size), tmp, fmt)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    if len(args.inputs) < 2:
+        raise CommandError("give at least two inputs to interpolate between")
+    if args.frames < 2:
+        raise CommandError("--frames must be at least 2")
+    if not (math.isfinite(args.fps) and args.fps > 0):
+        raise CommandError("--fps must be positive")
+    _check_temperature(args.temperature)
+    out = Path(args.out)
+    animation = ANIMATION_FORMATS.get(out.suffix.lower())
+    if animation is None and out.suffix.lower() in Image.registered_extensions():
+        raise CommandError(f"{out}: use a .gif or .webp name for an animation, or a folder name for PNG frames")
+    check_destination(out, folder=animation is None, overwrite=args.overwrite)
+    model, ref = _open_model_for(args.inputs, args)
+    edits = resolve_edits(model, args.set)
+    keys = [read_latent(spec, model, args.temperature) for spec in args.inputs]
+    times = [k / (args.frames - 1) for k in range(args.frames)]
+    z = apply_edits(model, torch.stack([interpolate_path(keys, t, args.method) for t in times]), edits)
+    frames = render(model, z)
+    with staged(out, folder=animation is None) as tmp:
+        if animation:
+            images = [to_pil(f, args.size) for f in frames]
+            images[0].save(tmp, format=animation, save_all=True, append_images=images[1:],
+                           duration=round(1000 / args.fps), loop=0)
+        else:
+            width = max(4, len(str(args.frames - 1)))
+            with (tmp / MANIFEST).open("w", encoding="utf-8", newline="\n") as manifest:
+                for k, (pixels, code) in enumerate(zip(frames, z)):
+                    name = f"frame_{k:0{width}d}.png"
+                    to_pil(pixels, args.size).save(tmp / name, format="PNG")
+                    fields = {"file": name, "index": k, "t": times[k], "model": ref, "edits": edits}
+                    manifest.write(json_line(fields, code) + "\n")
+    print(f"wrote {args.frames} frames to {out}")
+    return 0
+
+
+def _model_rows() -> list[tuple[str, Path]]:
+    bundled = catalog.bundled_models()
+    rows = [(name, catalog.resolve(name)) for name in bundled]
+    for name, path in catalog.user_models().items():
+        rows.append((name if name not in bundled else str(path), path))  # a shadowed one goes by path
+    return rows
+
+
+def model_summary(path: Path) -> tuple[str, str, str]:
+    """β, KL (nats/image) and PSNR (dB) from a model file's metadata, test split preferred."""
+    _, objective, meta = load_network(path)
+    metrics = meta.get("metrics") or {}
+    split = metrics.get("test") or metrics.get("val") or {}
+
+    def number(key, fmt):
+        value = split.get(key)
+        return format(value, fmt) if isinstance(value, (int, float)) else "?"
+
+    return format(objective.beta, "g"), number("kl", ".1f"), number("psnr", ".2f")
+
+
+def cmd_models(args) -> int:
+    rows = _model_rows()
+    if not rows:
+        print(f"faceedit models: no models in {catalog.bundled_dir()} or {catalog.user_models_dir()}", file=sys.stderr)
+        return 1
+    lines = []
+    for name, path in rows:
+        try:
+            beta, kl, psnr = model_summary(path)
+        except ModelFileError as e:
+            print(f"faceedit models: warning: {e}", file=sys.stderr)
+            beta = kl = psnr = "?"
+        lines.append((name, f"β={beta}", f"KL={kl}", f"PSNR={psnr}", str(path)))
+    widths = [max(len(line[c]) for line in lines) for c in range(4)]
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+def _crop(text: str) -> tuple[int, int, int]:
+    try:
+        left, top, side = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LEFT,TOP,SIDE in pixels, got {text!r}") from None
+    return left, top, side
+
+
+INPUTS_HELP = ("a photo, a latent JSON file ({\"model\": ..., \"latent\": [...]}, as the editor exports), "
+               "MANIFEST.jsonl:K (entry K of a manifest), gallery:K or a plain integer K (face K of the "
+               "model's gallery), or seed:S (the prior sample generate makes with seed S)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceedit",
+        description="Edit faces with β-VAEs. With no arguments, `faceedit` opens the editor; the "
+                    "subcommands below work headless (no window, no Qt).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p):
+        p.add_argument("--model", help="bundled or user model name (see `faceedit models`) or a model file path; "
+                                       "default: the model a latent file names, else beta4")
+        p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
+        p.add_argument("--set", action="append", type=edit_pair, metavar="ATTR=VALUE",
+                       help="attribute edit, repeatable; +1 turns a typical face without the attribute "
+                            "into one with it (names are case-insensitive, spaces = underscores)")
+        p.add_argument("--size", type=int, choices=SIZES, default=64, help="output side in pixels (default 64)")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+    p = sub.add_parser("generate", help="sample N new faces with a manifest",
+                       description=f"Sample N faces from the prior. Image i uses seed S+i; {MANIFEST} "
+                                   "has one JSON object per image.")
+    p.add_argument("--n", type=int, required=True, help="number of images")
+    p.add_argument("--out", required=True, help="output folder (must be new or empty)")
+    p.add_argument("--seed", type=int, help="seed of the first image (default: random, recorded in the manifest)")
+    p.add_argument("--temperature", type=float, default=1.0, help="prior standard deviation (default 1)")
+    p.add_argument("--batch-size", type=int, default=256, help="images per step (default 256)")
+    common(p)
+    p.set_defaults(run=cmd_generate)
+
+    p = sub.add_parser("edit", help="edit a photo or an exported latent",
+                       description="Encode a photo (EXIF orientation and centre crop as in the editor) or "
+                                   "read a latent, apply attribute edits, and write an image (or a latent "
+                                   "JSON when --out ends in .json).")
+    p.add_argument("input", help=INPUTS_HELP)
+    p.add_argument("--out", required=True, help="output image (.png, .jpg, .webp, ...) or latent .json")
+    p.add_argument("--crop", type=_crop, metavar="LEFT,TOP,SIDE", help="square crop of the photo (default: centred)")
+    p.add_argument("--temperature", type=float, default=1.0, help="scale of a seed:S input (default 1)")
+    common(p)
+    p.set_defaults(run=cmd_edit)
+
+    p = sub.add_parser("interpolate", help="morph between faces into a GIF or PNG frames",
+                       description="Interpolate through two or more faces, each segment taking equal time.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUTS_HELP)
+    p.add_argument("--out", required=True, help="animation (.gif or .webp) or a folder for numbered PNG frames")
+    p.add_argument("--frames", type=int, default=30, help="number of frames, ends included (default 30)")
+    p.add_argument("--method", choices=("slerp", "lerp"), default="slerp", help="default slerp")
+    p.add_argument("--fps", type=float, default=12.0, help="animation frame rate (default 12)")
+    p.add_argument("--temperature", type=float, default=1.0, help="scale of seed:S inputs (default 1)")
+    common(p)
+    p.set_defaults(run=cmd_interpolate)
+
+    p = sub.add_parser("models", help="list bundled and user models",
+                       description="One model per line: the name --model takes, β, KL (nats/image) and "
+                                   "PSNR (dB) on the test split (else validation), and the file.")
+    p.set_defaults(run=cmd_models)
+    return parser
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a CI timeout, `kill`) cleans up like Ctrl-C instead of leaving partial output."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:  # --help or a usage error (argparse printed it)
+        return e.code if isinstance(e.code, int) else 2
+    prefix = f"faceedit {args.command}"
+    try:
+        with _terminate_as_interrupt():
+            return args.run(args)
+    except (CommandError, PhotoError, ModelFileError) as e:
+        print(f"{prefix}: error: {e}", file=sys.stderr)
+    except torch.cuda.OutOfMemoryError:
+        print(f"{prefix}: error: out of GPU memory; try a smaller --batch-size or --device cpu", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"{prefix}: error: {where}{_describe_os_error(e)}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
