@@ -1,0 +1,564 @@
+"""The worker: one QObject in its own QThread owns the FaceModel; the window talks to it by requests.
+
+Requests go into lanes (``model``, ``encode``, ``face`` and one per batch tag such as ``gallery`` or
+``timeline``).  Each lane holds at most one pending request: a newer one replaces an older one that
+has not started (latest wins), so a burst of slider events never builds a queue.  The worker is woken
+by one queued call at a time and drains the lanes in priority order — model, encode, face, then
+batches, which run in small chunks so that a slider drag is never stuck behind a long job.
+
+Results come back through the ``Engine`` signals as plain data (numpy latents, packed RGB bytes for
+``QImage``, numbers), so widgets never touch torch.  The engine drops stale results: a face older than
+the one already delivered, a face decoded by a model that has since been replaced, a batch or a photo
+encoding that a newer request has superseded.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+
+from . import catalog
+from .device import describe
+from .facemodel import FaceModel
+from .images import crop_to_tensor, to_rgb_bytes
+from .latent import interpolate_path, sample_prior
+from .modelfile import ModelFileError
+
+BUSY_AFTER_MS = 100  # the busy indicator shows only for requests slower than this
+BATCH_CHUNK = 8  # faces per step of a batch job; the face lane gets its turn between steps
+FACE_LANES = ("model", "encode", "face")  # served before any batch lane, in this order
+
+
+# ----------------------------------------------------------------------------- results (plain data)
+@dataclass(frozen=True)
+class Face:
+    """A 64×64 image as packed RGB888 bytes, ready for ``QImage(rgb, width, height, 3*width, RGB888)``."""
+
+    rgb: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, repr=False)
+class ModelInfo:
+    """Everything the window shows about a model, as numbers (copied out of the FaceModel)."""
+
+    source: str  # what to load it by again: a bundled or user model name, or a file path
+    name: str
+    path: str
+    beta: float
+    latent_dim: int
+    kl_per_dim: np.ndarray
+    mu_mean: np.ndarray
+    mu_std: np.ndarray
+    attributes: dict[str, np.ndarray]
+    gallery: np.ndarray  # G×D
+    gallery_names: list[str]
+    device: str
+    metrics: dict
+    generation: int  # counts successful loads; results of an older generation are stale
+
+    def __repr__(self) -> str:
+        return f"ModelInfo({self.name!r}, β={self.beta:g}, source={self.source!r}, generation={self.generation})"
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    seq: int
+    purpose: str
+    info: ModelInfo
+    kept: list[np.ndarray]  # the ``keep`` latents, unchanged
+    kept_faces: list[Face]
+    carried: list[np.ndarray]  # the ``carry`` items re-encoded into the new model
+    carried_faces: list[Face]
+    seconds: float
+    context: object = None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    seq: int
+    latent: np.ndarray
+    face: Face
+    seconds: float
+    generation: int
+
+
+@dataclass(frozen=True)
+class Encoded:
+    seq: int
+    latent: np.ndarray
+    face: Face  # the reconstruction
+    photo: np.ndarray  # the 3×64×64 uint8 crop that was encoded
+    seconds: float
+    generation: int
+    context: object = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    seq: int
+    tag: str
+    latents: np.ndarray  # N×D
+    faces: list[Face]
+    seconds: float
+    generation: int
+    context: object = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    seq: int
+    lane: str
+    purpose: str
+    title: str
+    message: str
+    context: object = None
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    seq: int
+    lane: str
+
+
+@dataclass
+class _Request:
+    lane: str
+    seq: int
+    kind: str
+    generation: int
+    args: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- the shared inbox
+class _Inbox:
+    """One pending request per lane, guarded by a lock; tells the poster whether to wake the worker."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, _Request] = {}
+        self._scheduled = False
+        self.stopping = False
+        self.decodes = 0  # faces the worker decoded, batches included
+        self.face_decodes = 0  # "decode this latent" requests run (a slider burst coalesces: fewer than events)
+
+    def post(self, request: _Request) -> bool:
+        with self._lock:
+            if self.stopping:
+                return False
+            self._pending[request.lane] = request
+            if self._scheduled:
+                return False
+            self._scheduled = True
+            return True
+
+    def take(self, batch_busy: bool) -> tuple[_Request | None, list[_Request]]:
+        """The next face-lane request, or else the new batch requests; marks idle when nothing is left."""
+        with self._lock:
+            if self.stopping:
+                self._pending.clear()
+                self._scheduled = False
+                return None, []
+            for lane in FACE_LANES:
+                if lane in self._pending:
+                    return self._pending.pop(lane), []
+            batches = list(self._pending.values())
+            self._pending.clear()
+            if not batches and not batch_busy:
+                self._scheduled = False
+            return None, batches
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopping = True
+            self._pending.clear()
+
+
+# ----------------------------------------------------------------------------- the worker (its own thread)
+class _Worker(QObject):
+    answered = Signal(object)
+
+    def __init__(self, inbox: _Inbox, device: str | None):
+        super().__init__()
+        self._inbox = inbox
+        self._device_pref = device
+        self._model: FaceModel | None = None
+        self._cache: dict[str, tuple[float, FaceModel]] = {}
+        self._generation = 0
+        self._batches: dict[str, object] = {}  # lane -> running generator
+        self._threads_set = False
+
+    # --- the loop -------------------------------------------------------------------------------
+    @Slot()
+    def drain(self) -> None:
+        if not self._threads_set:  # one 64×64 face decodes fastest on one thread; the GUI keeps a core
+            torch.set_num_threads(1)
+            self._threads_set = True
+        while True:
+            request, new_batches = self._inbox.take(bool(self._batches))
+            if self._inbox.stopping:
+                self._batches.clear()
+                return
+            if request is not None:
+                self._answer(request)
+                continue
+            for batch in new_batches:  # latest wins: replaces a running job of the same lane
+                self._batches[batch.lane] = self._run_batch(batch)
+            if not self._batches:
+                if not new_batches:
+                    return
+                continue
+            lane = next(iter(self._batches))
+            try:
+                next(self._batches[lane])
+            except StopIteration:
+                del self._batches[lane]
+
+    def _answer(self, request: _Request) -> None:
+        try:
+            if request.kind != "load" and request.generation != self._generation:
+                self.answered.emit(_Skipped(request.seq, request.lane))
+                return
+            handler = getattr(self, f"_do_{request.kind}")
+            self.answered.emit(handler(request))
+        except Exception as e:  # every failure reaches the window as a dialog, never kills the worker
+            self.answered.emit(_failure(request, e))
+
+    def _run_batch(self, request: _Request):
+        """A generator: one chunk per step, then the Batch (or a Failure) is emitted."""
+        try:
+            if request.generation != self._generation:
+                self.answered.emit(_Skipped(request.seq, request.lane))
+                return
+            start = time.perf_counter()
+            latents = self._batch_latents(request)
+            faces: list[Face] = []
+            for i in range(0, len(latents), BATCH_CHUNK):
+                faces.extend(self._faces(latents[i:i + BATCH_CHUNK]))
+                if i + BATCH_CHUNK < len(latents):
+                    yield
+                    if request.generation != self._generation:  # the model changed in between
+                        self.answered.emit(_Skipped(request.seq, request.lane))
+                        return
+            self.answered.emit(Batch(request.seq, request.args["tag"], latents.numpy(), faces,
+                                     time.perf_counter() - start, self._generation,
+                                     request.args.get("context")))
+        except Exception as e:
+            self.answered.emit(_failure(request, e))
+
+    # --- model work --------------------------------------------------------------------------------
+    def _faces(self, latents: torch.Tensor) -> list[Face]:
+        if len(latents) == 0:
+            return []
+        images = self._model.decode(latents)
+        self._inbox.decodes += len(latents)
+        return [Face(*to_rgb_bytes(image)) for image in images]
+
+    def _load(self, source: str) -> FaceModel:
+        path = catalog.resolve(source)
+        key = str(Path(path).resolve()) if Path(path).exists() else str(path)
+        try:
+            stamp = os.stat(path).st_mtime
+        except OSError:
+            stamp = None
+        cached = self._cache.get(key)
+        if cached and (stamp is None or cached[0] == stamp):
+            return cached[1]  # a model file that vanished after loading keeps working from memory
+        model = FaceModel(path, self._device_pref)
+        self._cache[key] = (stamp, model)
+        return model
+
+    def _do_load(self, request: _Request) -> ModelLoaded:
+        start = time.perf_counter()
+        args = request.args
+        old = self._model
+        new = self._load(args["source"])
+        carried = [self._carry(old, new, item) for item in args.get("carry") or ()]
+        keep = list(args.get("keep") or ())
+        for z in keep:
+            if len(z) != new.latent_dim:
+                raise ValueError(f"the latent has {len(z)} values, but {new.name} has {new.latent_dim} dimensions")
+        if args.get("default_face"):
+            gallery = new.gallery
+            keep.append((gallery[0] if len(gallery) else new.mu_mean).numpy())
+        self._model = new
+        self._generation += 1
+        info = _info(new, args["source"], self._generation)
+        kept = [np.asarray(z, dtype=np.float32) for z in keep]
+        kept_faces = self._faces(torch.as_tensor(np.stack(kept))) if kept else []
+        carried_faces = self._faces(torch.as_tensor(np.stack(carried))) if carried else []
+        return ModelLoaded(request.seq, args.get("purpose", ""), info, kept, kept_faces, carried,
+                           carried_faces, time.perf_counter() - start, args.get("context"))
+
+    def _carry(self, old: FaceModel | None, new: FaceModel, item: np.ndarray) -> np.ndarray:
+        """A latent of the old model (decoded, then encoded) or a 3×64×64 uint8 photo → a latent of the new."""
+        item = np.asarray(item)
+        if item.dtype == np.uint8:
+            image = torch.as_tensor(item)
+        elif old is None or old is new:
+            return item.astype(np.float32)
+        else:
+            image = old.decode(torch.as_tensor(item, dtype=torch.float32))
+        mu, _ = new.encode(image)
+        return mu[0].numpy()
+
+    def _do_decode(self, request: _Request) -> Decoded:
+        start = time.perf_counter()
+        z = request.args["latent"]
+        face = self._faces(torch.as_tensor(z).unsqueeze(0))[0]
+        self._inbox.face_decodes += 1
+        return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation)
+
+    def _do_encode(self, request: _Request) -> Encoded:
+        start = time.perf_counter()
+        image = request.args["image"]
+        if isinstance(image, np.ndarray):  # an earlier crop, 3×64×64 uint8
+            crop = torch.as_tensor(image)
+        else:
+            crop = crop_to_tensor(image, request.args.get("box"))
+        mu, _ = self._model.encode(crop)
+        face = self._faces(mu)[0]
+        return Encoded(request.seq, mu[0].numpy(), face, crop.numpy(), time.perf_counter() - start,
+                       self._generation, request.args.get("context"))
+
+    def _batch_latents(self, request: _Request) -> torch.Tensor:
+        args = request.args
+        if request.kind == "latents":
+            return torch.as_tensor(np.asarray(args["latents"], dtype=np.float32)).reshape(-1, self._model.latent_dim)
+        if request.kind == "prior":
+            generator = torch.Generator().manual_seed(int(args["seed"]))
+            return sample_prior(args["count"], self._model.latent_dim, args["temperature"], generator)
+        if request.kind == "path":
+            keys = [torch.as_tensor(k, dtype=torch.float32) for k in args["keys"]]
+            count = args["frames"]
+            ts = [i / (count - 1) for i in range(count)] if count > 1 else [0.0]
+            return torch.stack([interpolate_path(keys, t, args["method"]) for t in ts])
+        raise ValueError(f"unknown batch request {request.kind!r}")
+
+
+def _info(model: FaceModel, source: str, generation: int) -> ModelInfo:
+    meta = model.metadata
+    names = list(meta.get("gallery_names") or [])
+    return ModelInfo(
+        source=source, name=model.name, path=str(model.path), beta=model.beta, latent_dim=model.latent_dim,
+        kl_per_dim=model.kl_per_dim.numpy().copy(), mu_mean=model.mu_mean.numpy().copy(),
+        mu_std=model.mu_std.numpy().copy(),
+        attributes={k: v.numpy().copy() for k, v in model.attributes.items()},
+        gallery=model.gallery.numpy().copy(), gallery_names=[str(n) for n in names],
+        device=describe(model.device), metrics=dict(meta.get("metrics") or {}), generation=generation)
+
+
+def _failure(request: _Request, error: Exception) -> Failure:
+    purpose = request.args.get("purpose", request.kind)
+    context = request.args.get("context")
+    if isinstance(error, ModelFileError):
+        return Failure(request.seq, request.lane, purpose, "Could not open the model", str(error), context)
+    if isinstance(error, FileNotFoundError):
+        return Failure(request.seq, request.lane, purpose, "Model not found", str(error), context)
+    titles = {"load": "Could not switch the model", "encode": "Could not encode the photo",
+              "decode": "Could not decode the face"}
+    title = titles.get(request.kind, "Could not compute the faces")
+    message = str(error) if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {error}"
+    return Failure(request.seq, request.lane, purpose, title, message, context)
+
+
+# ----------------------------------------------------------------------------- the window's side
+_LIVE: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """A script that ends without closing its window still stops the worker threads cleanly."""
+    for engine in list(_LIVE):
+        try:
+            engine.shutdown()
+        except RuntimeError:  # its Qt objects are already gone
+            pass
+
+
+class Engine(QObject):
+    """Lives in the GUI thread; posts requests to the worker thread and emits only fresh results."""
+
+    modelLoaded = Signal(object)  # ModelLoaded
+    faceDecoded = Signal(object)  # Decoded
+    photoEncoded = Signal(object)  # Encoded
+    batchDecoded = Signal(object)  # Batch
+    failed = Signal(object)  # Failure
+    busyChanged = Signal(bool)
+    _wake = Signal()
+
+    def __init__(self, device: str | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self._seq = 0
+        self._latest: dict[str, int] = {}  # lane -> newest seq posted
+        self._waiting: dict[str, float] = {}  # lane -> since when an answer is outstanding
+        self._shown_face = 0  # newest face seq delivered (or claimed by a face shown directly)
+        self.generation = 0
+        self.busy = False
+        self._inbox = _Inbox()
+        self._thread = QThread()
+        self._thread.setObjectName("faceeditEngine")
+        self._worker = _Worker(self._inbox, device)
+        self._worker.moveToThread(self._thread)
+        self._wake.connect(self._worker.drain)
+        self._worker.answered.connect(self._on_answer)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.timeout.connect(self._check_busy)
+        app = QCoreApplication.instance()
+        if app is not None:  # never leave a running QThread behind when the application quits
+            app.aboutToQuit.connect(self.shutdown)
+        self._thread.start()
+        _LIVE.add(self)
+
+    # --- requests (all return the request's seq) ------------------------------------------------------
+    def load_model(self, source: str, *, keep=(), carry=(), default_face: bool = False,
+                   purpose: str = "switch", context=None) -> int:
+        """Load ``source`` (name or path). ``keep``: latents of the new model, decoded as they are;
+        ``carry``: latents of the current model or uint8 photos, re-encoded into the new one."""
+        return self._post("model", "load", source=str(source), keep=[np.asarray(z, np.float32) for z in keep],
+                          carry=[np.asarray(c) for c in carry], default_face=default_face,
+                          purpose=purpose, context=context)
+
+    def decode(self, latent) -> int:
+        return self._post("face", "decode", latent=np.array(latent, dtype=np.float32))
+
+    def encode_photo(self, image, box=None, context=None) -> int:
+        """``image``: an upright RGB PIL image with ``box`` (left, top, side; None: the centre square),
+        or a 3×64×64 uint8 array (a crop encoded before)."""
+        return self._post("encode", "encode", image=image, box=box, context=context)
+
+    def decode_batch(self, tag: str, latents, context=None) -> int:
+        return self._post(tag, "latents", tag=tag, latents=np.array(latents, dtype=np.float32), context=context)
+
+    def sample(self, tag: str, count: int, temperature: float, seed: int, context=None) -> int:
+        return self._post(tag, "prior", tag=tag, count=int(count), temperature=float(temperature),
+                          seed=int(seed), context=context)
+
+    def interpolate(self, tag: str, keys, frames: int, method: str = "slerp", context=None) -> int:
+        return self._post(tag, "path", tag=tag, keys=[np.array(k, dtype=np.float32) for k in keys],
+                          frames=int(frames), method=method, context=context)
+
+    def claim_face(self) -> int:
+        """The window shows a face it already has: any face result still on its way is now stale."""
+        self._seq += 1
+        self._shown_face = self._seq
+        return self._seq
+
+    @property
+    def latest_face_seq(self) -> int:
+        return max(self._latest.get("face", 0), self._shown_face)
+
+    @property
+    def decodes(self) -> int:
+        """How many faces the worker has decoded, batches included."""
+        return self._inbox.decodes
+
+    @property
+    def face_decodes(self) -> int:
+        """How many single-face decode requests ran (the slider lane)."""
+        return self._inbox.face_decodes
+
+    def pending(self, lanes=None) -> bool:
+        """Whether an answer is outstanding (in the given lanes, or any)."""
+        return any(lane in self._waiting for lane in lanes) if lanes is not None else bool(self._waiting)
+
+    def _post(self, lane: str, kind: str, **args) -> int:
+        self._seq += 1
+        self._latest[lane] = self._seq
+        self._waiting.setdefault(lane, time.monotonic())
+        if not self._busy_timer.isActive() and not self.busy:
+            self._busy_timer.start(BUSY_AFTER_MS)
+        if self._inbox.post(_Request(lane, self._seq, kind, self.generation, args)):
+            self._wake.emit()
+        return self._seq
+
+    # --- answers --------------------------------------------------------------------------------------
+    @Slot(object)
+    def _on_answer(self, answer) -> None:
+        if self._inbox.stopping:
+            return
+        lane = getattr(answer, "lane", None) or _lane_of(answer)
+        latest = self._latest.get(lane, 0) == answer.seq
+        if latest:
+            self._waiting.pop(lane, None)
+        elif lane in self._waiting:
+            self._waiting[lane] = time.monotonic()  # the worker has moved on to the newest request
+        self._update_busy()
+        if isinstance(answer, _Skipped):
+            return
+        if isinstance(answer, Failure):
+            if latest:
+                self.failed.emit(answer)
+            return
+        if isinstance(answer, ModelLoaded):
+            if latest:
+                self.generation = answer.info.generation
+                self._shown_face = self._seq  # faces of the old model are stale now
+                self.modelLoaded.emit(answer)
+            return
+        if answer.generation != self.generation:
+            return
+        if isinstance(answer, Decoded):
+            if answer.seq > self._shown_face:
+                self._shown_face = answer.seq
+                self.faceDecoded.emit(answer)
+        elif latest and isinstance(answer, Encoded):
+            self.photoEncoded.emit(answer)
+        elif latest and isinstance(answer, Batch):
+            self.batchDecoded.emit(answer)
+
+    def _update_busy(self) -> None:
+        if not self._waiting:
+            self._busy_timer.stop()
+            self._set_busy(False)
+        elif not self.busy and not self._busy_timer.isActive():
+            self._busy_timer.start(BUSY_AFTER_MS)
+
+    def _check_busy(self) -> None:
+        if not self._waiting:
+            return
+        age_ms = (time.monotonic() - min(self._waiting.values())) * 1000
+        if age_ms >= BUSY_AFTER_MS:
+            self._set_busy(True)
+        else:
+            self._busy_timer.start(int(BUSY_AFTER_MS - age_ms) + 1)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self.busy:
+            self.busy = busy
+            self.busyChanged.emit(busy)
+
+    # --- shutdown -------------------------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Drop pending work, let the running step finish, stop the thread. Safe to call twice."""
+        self._inbox.stop()
+        self._busy_timer.stop()
+        self._waiting.clear()
+        if self._thread.isRunning():
+            self._thread.quit()
+            return self._thread.wait(timeout_ms)
+        return True
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+
+def _lane_of(answer) -> str:
+    if isinstance(answer, ModelLoaded):
+        return "model"
+    if isinstance(answer, Decoded):
+        return "face"
+    if isinstance(answer, Encoded):
+        return "encode"
+    return answer.tag

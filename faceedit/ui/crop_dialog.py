@@ -1,0 +1,160 @@
+"""Choose the square of a photo to encode: drag to move, wheel or slider to resize."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QSlider, QVBoxLayout, QWidget)
+
+MIN_SIDE = 16
+
+
+def centre_box(width: int, height: int) -> tuple[int, int, int]:
+    side = min(width, height)
+    return (width - side) // 2, (height - side) // 2, side
+
+
+class CropView(QWidget):
+    """The photo, scaled to fit, with a movable square; ``boxChanged`` on every change."""
+
+    boxChanged = Signal()
+
+    def __init__(self, image: QImage, box: tuple[int, int, int] | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("cropView")
+        self.setAccessibleName("Photo crop")
+        self.setMinimumSize(360, 360)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self.image = image
+        self.left, self.top, self.side = box or centre_box(image.width(), image.height())
+        self._drag: tuple[QPointF, int, int] | None = None
+
+    def box(self) -> tuple[int, int, int]:
+        return int(self.left), int(self.top), int(self.side)
+
+    def max_side(self) -> int:
+        return min(self.image.width(), self.image.height())
+
+    def set_side(self, side: int) -> None:
+        cx, cy = self.left + self.side / 2, self.top + self.side / 2
+        self.side = int(min(self.max_side(), max(MIN_SIDE, side)))
+        self._place(cx - self.side / 2, cy - self.side / 2)
+
+    def _place(self, left: float, top: float) -> None:
+        self.left = int(round(min(max(0, left), self.image.width() - self.side)))
+        self.top = int(round(min(max(0, top), self.image.height() - self.side)))
+        self.update()
+        self.boxChanged.emit()
+
+    def _scale(self) -> tuple[float, QPointF]:
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        shown = QPointF(self.image.width() * scale, self.image.height() * scale)
+        return scale, QPointF((self.width() - shown.x()) / 2, (self.height() - shown.y()) / 2)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#e6e6e2"))
+        scale, origin = self._scale()
+        target = QRectF(origin.x(), origin.y(), self.image.width() * scale, self.image.height() * scale)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self.image)
+        square = QRectF(origin.x() + self.left * scale, origin.y() + self.top * scale,
+                        self.side * scale, self.side * scale)
+        shade = QPainterPath()
+        shade.addRect(target)
+        hole = QPainterPath()
+        hole.addRect(square)
+        painter.fillPath(shade.subtracted(hole), QColor(0, 0, 0, 140))
+        painter.setPen(QPen(QColor("#ffffff"), 2))
+        painter.drawRect(square)
+        painter.setPen(QPen(QColor(255, 255, 255, 90), 1))
+        for k in (1, 2):  # rule of thirds
+            x = square.left() + square.width() * k / 3
+            y = square.top() + square.height() * k / 3
+            painter.drawLine(QPointF(x, square.top()), QPointF(x, square.bottom()))
+            painter.drawLine(QPointF(square.left(), y), QPointF(square.right(), y))
+
+    def mousePressEvent(self, event) -> None:
+        self._drag = (event.position(), self.left, self.top)
+        self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._drag is None:
+            return
+        start, left, top = self._drag
+        scale, _ = self._scale()
+        delta = (event.position() - start) / scale
+        self._place(left + delta.x(), top + delta.y())
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._drag = None
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+
+    def wheelEvent(self, event) -> None:
+        step = event.angleDelta().y() / 120
+        self.set_side(round(self.side * (0.95 ** step)))
+
+
+class CropDialog(QDialog):
+    """``CropDialog(image).exec()``; then ``box()`` is (left, top, side) in the photo's pixels."""
+
+    def __init__(self, image: QImage, box: tuple[int, int, int] | None = None, parent: QWidget | None = None,
+                 title: str = "Crop the face"):
+        super().__init__(parent)
+        self.setObjectName("cropDialog")
+        self.setAccessibleName("Crop the face")
+        self.setWindowTitle(title)
+        self.view = CropView(image, box, self)
+        hint = QLabel("Drag the square over the face; resize it with the slider or the mouse wheel. "
+                      "The face works best filling most of the square, eyes about a third from the top.")
+        hint.setObjectName("cropHint")
+        hint.setAccessibleName("Crop hint")
+        hint.setWordWrap(True)
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setObjectName("cropSizeSlider")
+        self.size_slider.setAccessibleName("Crop size")
+        self.size_slider.setRange(MIN_SIDE, max(MIN_SIDE, self.view.max_side()))
+        self.size_slider.setValue(self.view.side)
+        self.size_slider.valueChanged.connect(self.view.set_side)
+        self.view.boxChanged.connect(self._sync_slider)
+        reset = QPushButton("Centre")
+        reset.setObjectName("cropResetButton")
+        reset.setAccessibleName("Centre the crop")
+        reset.clicked.connect(self._centre)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.setObjectName("cropButtons")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Encode")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setObjectName("cropOkButton")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setAccessibleName("Encode the crop")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cropCancelButton")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        size_row = QHBoxLayout()
+        size_label = QLabel("Size")
+        size_row.addWidget(size_label)
+        size_row.addWidget(self.size_slider, 1)
+        size_row.addWidget(reset)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 12)
+        layout.setSpacing(10)
+        layout.addWidget(hint)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(size_row)
+        layout.addWidget(buttons)
+        self.resize(560, 640)
+
+    def _sync_slider(self) -> None:
+        self.size_slider.blockSignals(True)
+        self.size_slider.setValue(self.view.side)
+        self.size_slider.blockSignals(False)
+
+    def _centre(self) -> None:
+        self.view.left, self.view.top, self.view.side = centre_box(self.view.image.width(), self.view.image.height())
+        self._sync_slider()
+        self.view.update()
+
+    def box(self) -> tuple[int, int, int]:
+        return self.view.box()

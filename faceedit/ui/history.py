@@ -1,0 +1,85 @@
+"""What an edit is, for the undo stack: a snapshot of the face before and after."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from PySide6.QtGui import QImage, QUndoCommand
+
+
+@dataclass(frozen=True, eq=False)
+class Start:
+    """The face an editing session started from: reset returns here, compare shows it."""
+
+    latent: np.ndarray
+    image: QImage | None = None  # what "compare" shows: the photo crop, or the decoded start face
+    label: str = ""
+    photo: np.ndarray | None = None  # the 3×64×64 uint8 crop when the start is a photo
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Everything an undo step restores: the model, the latent, the attribute amounts, the start face."""
+
+    source: str
+    latent: np.ndarray
+    start: Start
+    amounts: dict[str, float] = field(default_factory=dict)
+
+    def with_latent(self, latent: np.ndarray, amounts: dict[str, float] | None = None) -> "Snapshot":
+        return replace(self, latent=latent, amounts=dict(self.amounts if amounts is None else amounts))
+
+    def is_unedited_photo(self) -> bool:
+        return self.start.photo is not None and np.array_equal(self.latent, self.start.latent)
+
+
+class EditCommand(QUndoCommand):
+    """A change of face within one model. Consecutive commands with the same ``merge_key`` (one slider
+    dragged, one attribute, timeline scrubbing) merge into one undo step."""
+
+    MERGE_ID = 4001
+
+    def __init__(self, window, text: str, before: Snapshot, after: Snapshot, *, merge_key=None,
+                 image: tuple[bytes, int, int] | None = None, live: str | None = None):
+        super().__init__(text)
+        self.window = window
+        self.before, self.after = before, after
+        self.merge_key = merge_key
+        self._image = image  # the face of ``after``, when it is already known (no decode needed)
+        self._live = live  # the panel that already shows ``after`` on the first redo
+
+    def id(self) -> int:  # noqa: A003 (Qt naming)
+        return self.MERGE_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt naming)
+        if not isinstance(other, EditCommand) or other.merge_key != self.merge_key:
+            return False
+        self.after = other.after
+        return True
+
+    def redo(self) -> None:
+        self.window.restore(self.after, image=self._image, live=self._live)
+        self._image = None
+        self._live = None
+
+    def undo(self) -> None:
+        self.window.restore(self.before)
+
+
+class ModelCommand(QUndoCommand):
+    """A switch of model. The first redo happened in the worker already; later ones ask it again."""
+
+    def __init__(self, window, text: str, before: Snapshot, after: Snapshot):
+        super().__init__(text)
+        self.window = window
+        self.before, self.after = before, after
+        self._done = True
+
+    def redo(self) -> None:
+        if self._done:
+            self._done = False
+            return
+        self.window.restore_model(self.after)
+
+    def undo(self) -> None:
+        self.window.restore_model(self.before)

@@ -1,0 +1,21 @@
+"""Packed RGB bytes → QImage, without touching torch or PIL."""
+from __future__ import annotations
+
+from PySide6.QtGui import QImage
+
+
+def rgb_image(rgb: bytes, width: int, height: int) -> QImage:
+    """A QImage that owns a copy of the pixels (safe to keep after ``rgb`` is gone)."""
+    return QImage(rgb, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def image_bytes(image: QImage) -> tuple[bytes, int, int]:
+    """QImage → packed RGB888 bytes, width, height (for Pillow's ``Image.frombytes('RGB', ...)``)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = rgb.width(), rgb.height()
+    row = 3 * width
+    data = bytes(rgb.constBits())
+    stride = rgb.bytesPerLine()
+    if stride == row:
+        return data[: row * height], width, height
+    return b"".join(data[y * stride: y * stride + row] for y in range(height)), width, height

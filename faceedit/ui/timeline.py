@@ -1,0 +1,283 @@
+"""The interpolation timeline: keyframes as thumbnails, a scrubber, play/pause/loop, export buttons."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel,
+                               QListView, QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox,
+                               QStyle, QToolButton, QVBoxLayout, QWidget)
+
+THUMB = 56
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class TimelinePanel(QWidget):
+    """Holds the keyframe order and the transport; the window owns the latents and the frames.
+
+    Signals: ``addRequested()``, ``keyframesChanged()`` (added, removed, reordered, cleared),
+    ``pathChanged()`` (method or frames per step), ``frameChanged(index)`` (scrubbing or playback),
+    ``exportGifRequested()``, ``exportFramesRequested()``.
+    """
+
+    addRequested = Signal()
+    keyframesChanged = Signal()
+    pathChanged = Signal()
+    frameChanged = Signal(int)
+    exportGifRequested = Signal()
+    exportFramesRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.setAccessibleName("Interpolation timeline")
+        self._frames = 0
+        style = self.style()
+
+        self.keyframes = QListWidget()
+        self.keyframes.setObjectName("keyframeList")
+        self.keyframes.setAccessibleName("Keyframes")
+        self.keyframes.setToolTip("Keyframes, in order. Drag to reorder.")
+        self.keyframes.setViewMode(QListView.ViewMode.IconMode)
+        self.keyframes.setFlow(QListView.Flow.LeftToRight)
+        self.keyframes.setWrapping(False)
+        self.keyframes.setIconSize(QSize(THUMB, THUMB))
+        self.keyframes.setGridSize(QSize(THUMB + 12, THUMB + 12))
+        self.keyframes.setFixedHeight(THUMB + 22)
+        self.keyframes.setMovement(QListView.Movement.Snap)
+        self.keyframes.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.keyframes.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.keyframes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.keyframes.model().rowsMoved.connect(lambda *_: self.keyframesChanged.emit())
+        self.empty_hint = QLabel("Add the current face as a keyframe, change the face, add another — "
+                                 "the timeline blends between them.")
+        self.empty_hint.setObjectName("timelineHint")
+        self.empty_hint.setAccessibleName("Timeline hint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setEnabled(False)
+        self.empty_hint.setFixedHeight(THUMB + 22)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.add_button = self._button("Add keyframe", "addKeyframeButton", "Add the current face as a keyframe (K)")
+        self.add_button.clicked.connect(self.addRequested)
+        self.remove_button = self._button("Remove", "removeKeyframeButton", "Remove the selected keyframe")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.clear_button = self._button("Clear", "clearKeyframesButton", "Remove all keyframes")
+        self.clear_button.clicked.connect(self.clear)
+
+        self.play_button = QToolButton()
+        self.play_button.setObjectName("playButton")
+        self.play_button.setAccessibleName("Play")
+        self.play_button.setToolTip("Play / pause")
+        self.play_button.setCheckable(True)
+        self.play_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setIconSize(QSize(18, 18))
+        self.play_button.toggled.connect(self._play_toggled)
+
+        self.scrubber = QSlider(Qt.Orientation.Horizontal)
+        self.scrubber.setObjectName("timelineScrubber")
+        self.scrubber.setAccessibleName("Timeline position")
+        self.scrubber.setRange(0, 0)
+        self.scrubber.valueChanged.connect(self._scrubbed)
+        self.position = QLabel("0 / 0")
+        self.position.setObjectName("timelinePosition")
+        self.position.setAccessibleName("Frame number")
+        self.position.setMinimumWidth(64)
+        self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        self.loop = QCheckBox("Loop")
+        self.loop.setObjectName("loopCheck")
+        self.loop.setAccessibleName("Loop playback")
+        self.loop.setChecked(True)
+        self.fps = QSpinBox()
+        self.fps.setObjectName("fpsSpin")
+        self.fps.setAccessibleName("Frames per second")
+        self.fps.setRange(1, 60)
+        self.fps.setValue(24)
+        self.fps.setSuffix(" fps")
+        self.fps.valueChanged.connect(self._fps_changed)
+        self.steps = QSpinBox()
+        self.steps.setObjectName("framesSpin")
+        self.steps.setAccessibleName("Frames between keyframes")
+        self.steps.setToolTip("Frames from one keyframe to the next")
+        self.steps.setRange(2, 240)
+        self.steps.setValue(24)
+        self.steps.setSuffix(" frames/step")
+        self.steps.valueChanged.connect(lambda _: self.pathChanged.emit())
+        self.method = QComboBox()
+        self.method.setObjectName("interpolationCombo")
+        self.method.setAccessibleName("Interpolation")
+        self.method.addItem("Slerp", "slerp")
+        self.method.addItem("Lerp", "lerp")
+        self.method.setToolTip("Slerp follows the sphere where typical latents live; lerp is a straight line")
+        self.method.currentIndexChanged.connect(lambda _: self.pathChanged.emit())
+        self.gif_button = self._button("Export GIF…", "exportGifButton", "Save the timeline as an animated GIF")
+        self.gif_button.clicked.connect(self.exportGifRequested)
+        self.frames_button = self._button("Export frames…", "exportFramesButton",
+                                          "Save the timeline as numbered PNG frames")
+        self.frames_button.clicked.connect(self.exportFramesRequested)
+
+        self.timer = QTimer(self)
+        self.timer.setObjectName("playbackTimer")
+        self.timer.timeout.connect(self._tick)
+
+        title = QLabel("<b>Timeline</b>")
+        title.setObjectName("timelineTitle")
+        title.setAccessibleName("Timeline")
+        buttons = QVBoxLayout()
+        buttons.setSpacing(4)
+        buttons.addWidget(title)
+        for widget in (self.add_button, self.remove_button, self.clear_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+
+        transport = QHBoxLayout()
+        transport.setSpacing(10)
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.scrubber, 1)
+        transport.addWidget(self.position)
+        options = QHBoxLayout()
+        options.setSpacing(10)
+        for widget in (self.loop, self.fps, self.steps, self.method):
+            options.addWidget(widget)
+        options.addStretch(1)
+        options.addWidget(self.gif_button)
+        options.addWidget(self.frames_button)
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(10, 6, 10, 8)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(6)
+        grid.addLayout(buttons, 0, 0, 3, 1)
+        grid.addWidget(self.keyframes, 0, 1)
+        grid.addWidget(self.empty_hint, 0, 1)  # in the strip's place while there are no keyframes
+        grid.addLayout(transport, 1, 1)
+        grid.addLayout(options, 2, 1)
+        grid.setColumnStretch(1, 1)
+        self._update_enabled()
+
+    def _button(self, text: str, name: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setAccessibleName(text.rstrip("…"))
+        button.setToolTip(tip)
+        return button
+
+    # --- keyframes ------------------------------------------------------------------------------------
+    def add_keyframe(self, key_id: int, image: QImage) -> None:
+        item = QListWidgetItem(QIcon(QPixmap.fromImage(self._thumb(image))), "")
+        item.setData(ID_ROLE, key_id)
+        item.setToolTip(f"Keyframe {self.keyframes.count() + 1}")
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Keyframe {self.keyframes.count() + 1}")
+        self.keyframes.addItem(item)
+        self.keyframes.scrollToItem(item)
+        self._update_enabled()
+        self.keyframesChanged.emit()
+
+    def set_thumbnail(self, key_id: int, image: QImage) -> None:
+        for i in range(self.keyframes.count()):
+            item = self.keyframes.item(i)
+            if item.data(ID_ROLE) == key_id:
+                item.setIcon(QIcon(QPixmap.fromImage(self._thumb(image))))
+
+    def _thumb(self, image: QImage) -> QImage:
+        return image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                            Qt.TransformationMode.SmoothTransformation)
+
+    def keyframe_ids(self) -> list[int]:
+        return [self.keyframes.item(i).data(ID_ROLE) for i in range(self.keyframes.count())]
+
+    def remove_selected(self) -> None:
+        rows = sorted({index.row() for index in self.keyframes.selectedIndexes()}, reverse=True)
+        if not rows and self.keyframes.count():
+            rows = [self.keyframes.count() - 1]
+        for row in rows:
+            self.keyframes.takeItem(row)
+        self._update_enabled()
+        self.keyframesChanged.emit()
+
+    def clear(self) -> None:
+        self.pause()
+        self.keyframes.clear()
+        self._update_enabled()
+        self.keyframesChanged.emit()
+
+    # --- frames and transport -------------------------------------------------------------------------
+    def set_frame_count(self, count: int) -> None:
+        """The frames the window has computed for the current keyframes (0 while there are none)."""
+        self._frames = count
+        self.scrubber.blockSignals(True)
+        self.scrubber.setRange(0, max(0, count - 1))
+        self.scrubber.blockSignals(False)
+        self._show_position()
+        self._update_enabled()
+
+    def frame_count(self) -> int:
+        return self._frames
+
+    def frame(self) -> int:
+        return self.scrubber.value()
+
+    def set_frame(self, index: int) -> None:
+        self.scrubber.setValue(index)
+
+    def method_name(self) -> str:
+        return self.method.currentData()
+
+    def frames_per_step(self) -> int:
+        return self.steps.value()
+
+    def play(self) -> None:
+        self.play_button.setChecked(True)
+
+    def pause(self) -> None:
+        self.play_button.setChecked(False)
+
+    def is_playing(self) -> bool:
+        return self.timer.isActive()
+
+    def _play_toggled(self, on: bool) -> None:
+        style = self.style()
+        icon = QStyle.StandardPixmap.SP_MediaPause if on else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(style.standardIcon(icon))
+        self.play_button.setAccessibleName("Pause" if on else "Play")
+        if on and self._frames > 1:
+            if self.frame() >= self._frames - 1:
+                self.set_frame(0)
+            self.timer.start(round(1000 / self.fps.value()))
+        else:
+            self.timer.stop()
+            if on:
+                self.play_button.setChecked(False)
+
+    def _fps_changed(self, fps: int) -> None:
+        if self.timer.isActive():
+            self.timer.setInterval(round(1000 / fps))
+
+    def _tick(self) -> None:
+        nxt = self.frame() + 1
+        if nxt >= self._frames:
+            if not self.loop.isChecked():
+                self.pause()
+                return
+            nxt = 0
+        self.set_frame(nxt)
+
+    def _scrubbed(self, index: int) -> None:
+        self._show_position()
+        if self._frames:
+            self.frameChanged.emit(index)
+
+    def _show_position(self) -> None:
+        self.position.setText(f"{self.frame() + 1 if self._frames else 0} / {self._frames}")
+
+    def _update_enabled(self) -> None:
+        keys = self.keyframes.count()
+        self.empty_hint.setVisible(keys == 0)
+        self.keyframes.setVisible(keys > 0)
+        self.remove_button.setEnabled(keys > 0)
+        self.clear_button.setEnabled(keys > 0)
+        ready = keys > 0 and self._frames > 0
+        for widget in (self.play_button, self.scrubber, self.gif_button, self.frames_button):
+            widget.setEnabled(ready)
+        if not ready:
+            self.pause()

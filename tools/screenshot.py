@@ -1,0 +1,45 @@
+"""Start the real editor, make a few edits, and screenshot the X display (run under xvfb-run)."""
+import os, subprocess, sys, tempfile, time
+os.environ["FACEEDIT_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "s.ini")
+from PySide6.QtWidgets import QApplication
+from faceedit.app import MainWindow, apply_look
+
+out = sys.argv[1]
+app = QApplication(sys.argv[:1])
+app.setApplicationName("FaceEdit")
+apply_look(app)
+w = MainWindow()
+w.resize(1360, 860)
+w.move(0, 0)
+w.show()
+
+def spin(cond, timeout=30):
+    end = time.time() + timeout
+    while not cond() and time.time() < end:
+        app.processEvents(); time.sleep(0.01)
+
+def pump(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        app.processEvents(); time.sleep(0.01)
+
+spin(lambda: w.face_settled() and not w.engine.pending())
+spin(lambda: w.gallery.face_count("model") > 20)
+w.pick_start_face("model", int(os.environ.get("FACE_A", "11")))
+spin(w.face_settled); w.add_keyframe()
+w.attribute_panel.slider("Smiling").setValue(440)
+spin(w.face_settled); w.add_keyframe()
+w.pick_start_face("model", int(os.environ.get("FACE_B", "4")))
+spin(w.face_settled); w.add_keyframe()
+spin(lambda: w.face_settled() and not w.engine.pending())
+pump(0.3)
+w.timeline.set_frame(int(os.environ.get("FRAME", "30")))
+w.attribute_panel.slider("Young").setValue(390)
+spin(lambda: w.face_settled() and not w.engine.pending())
+pump(0.5)
+if os.environ.get("GRAB"):
+    w.grab().save(out)
+else:
+    subprocess.run(["import", "-window", "root", "-crop", f"{w.frameGeometry().width()}x{w.frameGeometry().height()}+0+0", out], check=True)
+print("saved", out, w.frameGeometry())
+w.close()
