@@ -188,8 +188,8 @@ class MainWindow(QMainWindow):
         self.copy_action = self._action("copyAction", "Copy Face", self.copy_face, QKeySequence.StandardKey.Copy,
                                         "Copy the face to the clipboard")
         self.quit_action = self._action("quitAction", "Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self._action("undoAction", "Undo", self.undo_stack.undo, QKeySequence.StandardKey.Undo)
-        self.redo_action = self._action("redoAction", "Redo", self.undo_stack.redo, QKeySequence.StandardKey.Redo)
+        self.undo_action = self._action("undoAction", "Undo", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action("redoAction", "Redo", self.redo, QKeySequence.StandardKey.Redo)
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
@@ -565,6 +565,8 @@ class MainWindow(QMainWindow):
             self._set_editing(self.info is not None)
             if self.info is not None:
                 self.model_picker.set_current(self.info.source, self.info.name)
+            if failure.purpose == "restore":
+                self._return_to_current_step((failure.context or {}).get("snapshot"))
         self.show_error(failure.title, failure.message + self._kept_note(failure))
         if failure.purpose == "startup" and self.info is None:
             fallback = catalog.default_model()
@@ -575,6 +577,17 @@ class MainWindow(QMainWindow):
                 self.face_view.set_message("No model could be opened.\nUse Model ▸ Open Model File…")
                 self.open_model_action.setEnabled(True)
                 self.model_picker.setEnabled(True)
+
+    def _return_to_current_step(self, snapshot) -> None:
+        """An undo or redo of a model switch failed: move the history back to the face still shown
+        (the step back stays within the current model, so it only decodes)."""
+        stack = self.undo_stack
+        undone = stack.command(stack.index())
+        redone = stack.command(stack.index() - 1)
+        if isinstance(undone, ModelCommand) and undone.before is snapshot:
+            stack.redo()
+        elif isinstance(redone, ModelCommand) and redone.after is snapshot:
+            stack.undo()
 
     def _kept_note(self, failure: Failure) -> str:
         if failure.purpose == "startup" and self.info is None:
@@ -660,6 +673,15 @@ class MainWindow(QMainWindow):
         self._set_editing(False)
         self.engine.load_model(snapshot.source, keep=[snapshot.latent, snapshot.start.latent], carry=carry,
                                purpose="restore", context={"snapshot": snapshot, "keys": keys})
+
+    def undo(self) -> None:
+        """Undo (not while a model loads: its answer is built on the face as it was when asked)."""
+        if not self._switching:
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if not self._switching:
+            self.undo_stack.redo()
 
     def _new_gesture(self, *_):
         self._gesture += 1
@@ -774,6 +796,9 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | os.PathLike) -> bool:
         """Open a photo (any Pillow format), a latent (.json) or a model file (.pt)."""
         path = str(path)
+        if self._switching:  # Open Recent and drag and drop stay live while a model loads
+            self.statusBar().showMessage(f"A model is loading; open {Path(path).name} again when it is ready.", 5000)
+            return False
         suffix = Path(path).suffix.lower()
         if suffix == ".json":
             return self.open_latent(path)

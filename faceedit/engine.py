@@ -193,6 +193,7 @@ class _Worker(QObject):
         self._device_pref = device
         self._model: FaceModel | None = None
         self._cache: dict[str, tuple[float, FaceModel]] = {}
+        self._cache_keys: dict[str, str] = {}  # source (a name) -> its cache key, for a folder that vanished
         self._generation = 0
         self._batches: dict[str, object] = {}  # lane -> running generator
         self._threads_set = False
@@ -256,15 +257,21 @@ class _Worker(QObject):
             self.answered.emit(_failure(request, e))
 
     # --- model work --------------------------------------------------------------------------------
-    def _faces(self, latents: torch.Tensor) -> list[Face]:
+    def _faces(self, latents: torch.Tensor, model: FaceModel | None = None) -> list[Face]:
         if len(latents) == 0:
             return []
-        images = self._model.decode(latents)
+        images = (model or self._model).decode(latents)
         self._inbox.decodes += len(latents)
         return [Face(*to_rgb_bytes(image)) for image in images]
 
     def _load(self, source: str) -> FaceModel:
-        path = catalog.resolve(source)
+        try:
+            path = catalog.resolve(source)
+        except FileNotFoundError:  # a user model whose folder is gone still works from memory
+            cached = self._cache.get(self._cache_keys.get(source, ""))
+            if cached:
+                return cached[1]
+            raise
         key = str(Path(path).resolve()) if Path(path).exists() else str(path)
         try:
             stamp = os.stat(path).st_mtime
@@ -275,6 +282,7 @@ class _Worker(QObject):
             return cached[1]  # a model file that vanished after loading keeps working from memory
         model = FaceModel(path, self._device_pref)
         self._cache[key] = (stamp, model)
+        self._cache_keys[source] = key
         return model
 
     def _do_load(self, request: _Request) -> ModelLoaded:
@@ -290,12 +298,13 @@ class _Worker(QObject):
         if args.get("default_face"):
             gallery = new.gallery
             keep.append((gallery[0] if len(gallery) else new.mu_mean).numpy())
+        # everything that can fail comes first: the worker switches only when the answer is complete
+        info = _info(new, args["source"], self._generation + 1)
+        kept = [np.asarray(z, dtype=np.float32) for z in keep]
+        kept_faces = self._faces(torch.as_tensor(np.stack(kept)), new) if kept else []
+        carried_faces = self._faces(torch.as_tensor(np.stack(carried)), new) if carried else []
         self._model = new
         self._generation += 1
-        info = _info(new, args["source"], self._generation)
-        kept = [np.asarray(z, dtype=np.float32) for z in keep]
-        kept_faces = self._faces(torch.as_tensor(np.stack(kept))) if kept else []
-        carried_faces = self._faces(torch.as_tensor(np.stack(carried))) if carried else []
         return ModelLoaded(request.seq, args.get("purpose", ""), info, kept, kept_faces, carried,
                            carried_faces, time.perf_counter() - start, args.get("context"))
 
@@ -402,6 +411,7 @@ class Engine(QObject):
         self._latest: dict[str, int] = {}  # lane -> newest seq posted
         self._waiting: dict[str, float] = {}  # lane -> since when an answer is outstanding
         self._shown_face = 0  # newest face seq delivered (or claimed by a face shown directly)
+        self._superseded: ModelLoaded | None = None  # a load the worker did, answered after a newer was posted
         self.generation = 0
         self.busy = False
         self._inbox = _Inbox()
@@ -499,13 +509,16 @@ class Engine(QObject):
             return
         if isinstance(answer, Failure):
             if latest:
+                if lane == "model" and self._superseded is not None:
+                    # the newest load failed, but the worker holds an earlier one now: show that one
+                    self._adopt(self._superseded)
                 self.failed.emit(answer)
             return
         if isinstance(answer, ModelLoaded):
             if latest:
-                self.generation = answer.info.generation
-                self._shown_face = self._seq  # faces of the old model are stale now
-                self.modelLoaded.emit(answer)
+                self._adopt(answer)
+            elif answer.info.generation > self.generation:
+                self._superseded = answer
             return
         if answer.generation != self.generation:
             return
@@ -517,6 +530,12 @@ class Engine(QObject):
             self.photoEncoded.emit(answer)
         elif latest and isinstance(answer, Batch):
             self.batchDecoded.emit(answer)
+
+    def _adopt(self, loaded: ModelLoaded) -> None:
+        self._superseded = None
+        self.generation = loaded.info.generation
+        self._shown_face = self._seq  # faces of the old model are stale now
+        self.modelLoaded.emit(loaded)
 
     def _update_busy(self) -> None:
         if not self._waiting:

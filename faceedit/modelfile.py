@@ -114,9 +114,25 @@ def _validate_metadata(path: Path, meta: dict, latent_dim: int) -> None:
             raise ModelFileError(path, f"metadata '{key}' holds NaN or infinite values")
     if len(meta.get("gallery", ())) > MAX_GALLERY:
         raise ModelFileError(path, f"gallery has {len(meta['gallery'])} faces, more than {MAX_GALLERY}")
+    for key in ("attribute_names", "gallery_names"):
+        value = meta.get(key)
+        if value is not None and not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+            raise ModelFileError(path, f"metadata '{key}' is not a list of names")
     names, dirs = meta.get("attribute_names"), meta.get("attribute_directions")
     if (names is None) != (dirs is None) or (names is not None and len(names) != len(dirs)):
         raise ModelFileError(path, "attribute names and directions do not match")
+    metrics = meta.get("metrics")
+    if metrics is not None and not (isinstance(metrics, dict) and all(_metric_table(d) for d in metrics.values())):
+        raise ModelFileError(path, "metadata 'metrics' is not a table of numbers per split")
+
+
+def _metric_table(d) -> bool:
+    """{name: number}; only a metric that could not be computed (such as MIG) may be None."""
+    def ok(name, v) -> bool:
+        if v is None:
+            return name not in ("sse", "psnr", "ssim", "kl")
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(d, dict) and all(ok(k, v) for k, v in d.items())
 
 
 def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
@@ -126,13 +142,15 @@ def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
     try:
         arch = ArchConfig.from_dict(payload["arch"])
         objective = Objective(**payload["objective"])
-        model = BetaVAE(arch)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        with torch.device("meta"):  # shapes only: a file cannot make us allocate a huge network
+            expected = BetaVAE(arch).state_dict()
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError, RuntimeError, OverflowError) as e:
         raise ModelFileError(path, f"the architecture or objective is not valid: {_first_line(e)}") from None
+    if isinstance(objective.beta, bool) or not isinstance(objective.beta, (int, float)):
+        raise ModelFileError(path, f"β is not a number ({type(objective.beta).__name__})")
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise ModelFileError(path, "no weights in the file")
-    expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
     if missing or extra:
@@ -142,8 +160,11 @@ def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
         if not isinstance(t, torch.Tensor) or t.shape != ref.shape:
             shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
             raise ModelFileError(path, f"weight '{name}' has shape {shape}, expected {tuple(ref.shape)}")
+        if t.is_complex():
+            raise ModelFileError(path, f"weight '{name}' holds complex numbers")
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise ModelFileError(path, f"weight '{name}' holds NaN or infinite values")
+    model = BetaVAE(arch)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     model.eval()
     meta = payload.get("metadata") or {}

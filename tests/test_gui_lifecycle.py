@@ -115,3 +115,60 @@ def test_main_starts_the_editor_and_returns_its_exit_code(qtbot, errors, monkeyp
 def test_main_rejects_an_unknown_device(capsys):
     assert app_module.main(["--device", "tpu"]) == 2
     assert "unknown device" in capsys.readouterr().err
+
+
+def test_a_failed_newest_load_after_an_earlier_one_ran_keeps_engine_and_worker_in_step(qtbot, tmp_path):
+    import threading
+    engine, loaded = make_engine(qtbot)
+    worker = engine._worker
+    started, release = threading.Event(), threading.Event()
+    original = worker._load
+
+    def gated(source):
+        if source == "beta1":
+            started.set()
+            release.wait(10)
+        return original(source)
+    worker._load = gated
+    switched, failed, shown = [], [], []
+    engine.modelLoaded.connect(switched.append)
+    engine.failed.connect(failed.append)
+    engine.faceDecoded.connect(shown.append)
+    engine.load_model("beta1", keep=[loaded.kept[0]])
+    qtbot.waitUntil(started.is_set, timeout=WAIT_MS)  # the worker is loading beta1 now
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"junk")
+    engine.load_model(str(bad))  # the newest request: it will fail
+    release.set()
+    qtbot.waitUntil(lambda: bool(failed) and not engine.pending(), timeout=WAIT_MS)
+    # the worker switched to beta1 before the bad file failed: the window is told so
+    assert [m.info.name for m in switched] == ["beta1"] and engine.generation == worker._generation
+    engine.decode(loaded.kept[0])
+    qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)  # requests are not skipped as stale forever
+    assert engine.shutdown()
+
+
+def test_a_load_that_fails_after_opening_the_file_keeps_the_old_model(qtbot, monkeypatch):
+    engine, loaded = make_engine(qtbot)
+    worker = engine._worker
+    original = worker._load
+
+    class BrokenDecoder:  # the file reads fine, its first decode fails (out of memory, a driver error)
+        def __init__(self, model):
+            self._model = model
+
+        def __getattr__(self, name):
+            return getattr(self._model, name)
+
+        def decode(self, z):
+            raise RuntimeError("decoder failed")
+    monkeypatch.setattr(worker, "_load", lambda source: BrokenDecoder(original(source)))
+    failed, shown = [], []
+    engine.failed.connect(failed.append)
+    engine.faceDecoded.connect(shown.append)
+    engine.load_model("beta1", keep=[loaded.kept[0]])
+    qtbot.waitUntil(lambda: bool(failed) and not engine.pending(), timeout=WAIT_MS)
+    assert worker._model.name == "beta4" and worker._generation == engine.generation
+    engine.decode(loaded.kept[0])
+    qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
+    assert engine.shutdown()

@@ -159,3 +159,54 @@ def test_a_bad_start_model_falls_back_to_the_default(qtbot, tmp_path, errors):
     assert w.info.source == "beta4"
     assert len(errors) == 1 and "bad.pt" in errors[0][1] and "beta4 instead" in errors[0][1]
     w.close()
+
+
+def test_undo_back_to_a_user_model_whose_folder_vanished(qtbot, window, tmp_path, errors):
+    user_dir = tmp_path / "user-models"
+    user_dir.mkdir()
+    save_tiny_model(user_dir / "tiny.pt")
+    switch(qtbot, window, "tiny")
+    switch(qtbot, window, "beta4")
+    shutil.rmtree(user_dir)
+    window.undo_stack.undo()  # the model is still in memory
+    qtbot.waitUntil(lambda: window.info.source == "tiny" and window.face_settled(), timeout=WAIT_MS)
+    assert not errors
+
+
+def test_a_failed_undo_of_a_switch_keeps_the_history_in_step(qtbot, window, errors, monkeypatch):
+    switch(qtbot, window, "beta1")
+    state, index = window.state, window.undo_stack.index()
+    worker = window.engine._worker
+    original = worker._load
+
+    def refuse(source):
+        if source == "beta4":
+            raise OSError("disk unplugged")
+        return original(source)
+    monkeypatch.setattr(worker, "_load", refuse)
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
+    settle(qtbot, window)
+    assert window.info.source == "beta1" and window.state is state
+    assert window.undo_stack.index() == index  # the switch is still the step to undo
+    monkeypatch.setattr(worker, "_load", original)
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: window.info.source == "beta4" and window.face_settled(), timeout=WAIT_MS)
+
+
+def test_undo_and_opening_files_wait_while_a_model_loads(qtbot, window, tmp_path):
+    import json
+    window.findChild(type(window.attribute_panel.rows["Smiling"].slider), "attributeSliderSmiling").setValue(500)
+    edited, steps = window.state, window.undo_stack.count()
+    window.switch_model("beta1")
+    assert window._switching
+    window.undo_action.trigger()  # Ctrl+Z during the switch
+    latent = tmp_path / "other.json"
+    latent.write_text(json.dumps({"model": "beta10", "latent": [0.0] * 128}))
+    assert window.open_path(latent) is False  # Open Recent / drag and drop during the switch
+    qtbot.waitUntil(lambda: window.info.source == "beta1" and window.face_settled(), timeout=WAIT_MS)
+    assert window.undo_stack.count() == steps + 1 and window.undo_stack.index() == steps + 1
+    assert window.undo_stack.command(steps).before is edited
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: window.info.source == "beta4" and window.face_settled(), timeout=WAIT_MS)
+    assert np.array_equal(window.state.latent, edited.latent) and window.state.amounts == edited.amounts

@@ -135,3 +135,39 @@ def test_full_disk_leaves_the_old_file_intact(tmp_path, monkeypatch):
         save_model_file(path, BetaVAE(TINY), Objective(), {})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary file left behind
+
+
+def _tampered(path, change):
+    """Save a valid tiny model file, then rewrite its payload with ``change(payload)`` applied."""
+    tiny_model_file(path)
+    payload = torch.load(path, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: p["arch"].update(channels=[]),
+    lambda p: p["arch"].update(latent_dim=-3),
+    lambda p: p["arch"].update(refine_channels=-1),
+    lambda p: p["arch"].update(latent_dim=10**9),  # would allocate terabytes if the network were built first
+    lambda p: p["objective"].update(beta="four"),
+    lambda p: p["objective"].update(beta=torch.tensor([1.0, 2.0])),
+    lambda p: p["metadata"].update(attribute_names=5),
+    lambda p: p["metadata"].update(attribute_names=[None]),
+    lambda p: p["metadata"].update(gallery_names=3),
+    lambda p: p["metadata"].update(metrics="junk"),
+    lambda p: p["metadata"].update(metrics={"test": {"psnr": "high"}}),
+    lambda p: p["state_dict"].update({"decoder.project.0.bias": p["state_dict"]["decoder.project.0.bias"].to(torch.complex64)}),
+], ids=["no-channels", "negative-latent", "negative-refine", "huge-latent", "beta-text", "beta-tensor",
+        "names-int", "names-none", "gallery-names-int", "metrics-text", "metrics-text-value", "complex-weights"])
+def test_broken_fields_are_a_model_file_error(tmp_path, change):
+    path = _tampered(tmp_path / "bad.pt", change)
+    with pytest.raises(ModelFileError, match="bad.pt"):
+        load_network(path)
+
+
+def test_metrics_may_lack_mig(tmp_path):
+    path = tmp_path / "m.pt"
+    tiny_model_file(path, metrics={"test": {"psnr": 20.0, "kl": 30.0, "mig": None}})
+    load_network(path)

@@ -53,6 +53,35 @@ def test_cache_gives_the_same_images(tmp_path, celeba):
     assert torch.equal(first.images, second.images)
 
 
+def test_a_truncated_cache_file_is_rebuilt(tmp_path):
+    root = make_folder(tmp_path / "faces", n=6)
+    cache_dir = tmp_path / "cache"
+    first = load_faces(root, cache_dir=cache_dir)
+    (cache,) = cache_dir.glob("*.npz")
+    cache.write_bytes(cache.read_bytes()[:100])  # an interrupted copy, a full disk
+    second = load_faces(root, cache_dir=cache_dir)
+    assert torch.equal(first.images, second.images)
+    third = load_faces(root, cache_dir=cache_dir)  # and the rebuilt cache is good again
+    assert torch.equal(first.images, third.images)
+
+
+def test_an_image_replaced_within_the_same_second_is_not_served_from_the_cache(tmp_path):
+    root = tmp_path / "faces"
+    root.mkdir()
+    for i in range(3):
+        Image.new("RGB", (64, 64), (10 * i, 0, 0)).save(root / f"f{i}.bmp")  # BMPs of one size: same byte count
+    cache_dir = tmp_path / "cache"
+    before = load_faces(root, cache_dir=cache_dir)
+    path = root / "f0.bmp"
+    stamp = os.stat(path).st_mtime_ns
+    Image.new("RGB", (64, 64), (0, 0, 255)).save(path)
+    os.utime(path, ns=(stamp, stamp - stamp % 1_000_000_000 + (stamp + 1000) % 1_000_000_000))  # same second
+    after = load_faces(root, cache_dir=cache_dir)
+    index = after.names.index("f0.bmp")
+    assert not torch.equal(after.images[index], before.images[index])
+    assert after.images[index, 2].min() == 255
+
+
 def test_official_celeba_images_get_the_face_crop_and_squares_are_only_resized():
     assert face_crop_box(178, 218) == (15, 35, 148)
     assert face_crop_box(128, 128) == (0, 0, 128)
@@ -177,3 +206,16 @@ def test_bad_data_folder_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "m.pt"), "--quiet"]) == 2
     assert "no images found" in capsys.readouterr().err
+
+
+def test_resume_drops_metrics_of_an_epoch_whose_checkpoint_was_never_written(tmp_path, celeba):
+    data = load_faces(celeba, use_cache=False)
+    run = tmp_path / "m.run"
+    Trainer(data, small_config(epochs=1), tmp_path / "m.pt", run, torch.device("cpu"), progress=False).run()
+    metrics = run / "metrics.jsonl"
+    metrics.write_text(metrics.read_text() + json.dumps({"epoch": 2, "step": 8}) + "\n")  # killed before checkpoint
+    resumed = Trainer(data, small_config(epochs=2), tmp_path / "m.pt", run, torch.device("cpu"), progress=False)
+    resumed.load_checkpoint()
+    resumed.run()
+    assert [json.loads(x)["epoch"] for x in metrics.read_text().splitlines()] == [1, 2]
+    assert "val_psnr" in json.loads(metrics.read_text().splitlines()[1])

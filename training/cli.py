@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingStopped as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:
+        print("faceedit-train: interrupted", file=sys.stderr)
+        return 130
     except TrainingDiverged as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 3

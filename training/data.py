@@ -107,14 +107,19 @@ def _cache_path(cache_dir: Path, root: Path, files: list[Path]) -> Path:
     h = hashlib.sha256(f"v{CACHE_VERSION}:{root.resolve()}".encode())
     for f in files:
         st = f.stat()
-        h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
+        h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return cache_dir / f"faces-{h.hexdigest()[:20]}.npz"
 
 
 def _decode_all(files: list[Path], cache: Path | None, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     if cache is not None and cache.exists():
-        with np.load(cache) as z:
-            return z["images"], z["ok"]
+        try:
+            with np.load(cache) as z:
+                images, ok = z["images"], z["ok"]
+            if images.shape == (len(files), 3, 64, 64) and images.dtype == np.uint8 and ok.shape == (len(files),):
+                return images, ok.astype(bool)
+        except Exception:  # noqa: BLE001 - a truncated or foreign cache file is rebuilt, never trusted
+            pass
     images = np.zeros((len(files), 3, 64, 64), dtype=np.uint8)
     ok = np.zeros(len(files), dtype=bool)
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:

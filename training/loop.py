@@ -141,8 +141,16 @@ class Trainer:
         self.sched.load_state_dict(state["sched"])
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
         torch.set_rng_state(state["rng"].cpu())
+        self._drop_metrics_after(self.epoch)
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+
+    def _drop_metrics_after(self, epoch: int) -> None:
+        """A run killed between an epoch's metrics line and its checkpoint must not log that epoch twice."""
+        path = self.run_dir / "metrics.jsonl"
+        if path.exists():
+            lines = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["epoch"] <= epoch]
+            atomic_write(path, lambda tmp: Path(tmp).write_text("".join(ln + "\n" for ln in lines)))
 
     def write_config(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
