@@ -7,7 +7,6 @@ face (model, latent, attribute amounts, start face), so undo and redo restore ex
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -21,7 +20,7 @@ from PySide6.QtGui import (QAction, QActionGroup, QColor, QDesktopServices, QGui
 from PySide6.QtWidgets import (QApplication, QDoubleSpinBox, QFileDialog, QFrame, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
-from . import catalog
+from . import catalog, latentfile
 from .engine import Batch, Decoded, Encoded, Engine, Failure, ModelInfo, ModelLoaded
 from .ui.attribute_panel import AttributePanel
 from .ui.crop_dialog import CropDialog
@@ -839,20 +838,14 @@ class MainWindow(QMainWindow):
         if self.state is None or self.info is None:
             return False
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            model = data["model"] if isinstance(data, dict) else None
-            values = data["latent"] if isinstance(data, dict) else None
-            if not isinstance(model, str) or not isinstance(values, list):
-                raise ValueError('expected {"model": name, "latent": [numbers]}')
-            latent = np.asarray([float(v) for v in values], dtype=np.float32)
-            if not np.isfinite(latent).all():
-                raise ValueError("the latent holds NaN or infinite values")
+            model, latent = latentfile.read(path)
+            if model is None:
+                raise latentfile.LatentFileError(f"{path}: it does not name its model")
         except OSError as e:
             self.show_error("Could not open the latent", f"{path}: {e.strerror or e}")
             return False
-        except (ValueError, KeyError, TypeError) as e:
-            reason = f"missing key {e}" if isinstance(e, KeyError) else str(e)
-            self.show_error("Could not open the latent", f"{path}: not a FaceEdit latent file ({reason}).")
+        except latentfile.LatentFileError as e:
+            self.show_error("Could not open the latent", f"{e}.")
             return False
         self._remember(path)
         if model in (self.info.source, self.info.name, self.info.path):
@@ -986,7 +979,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if path.suffix.lower() != ".json":
             path = path.with_name(path.name + ".json")
-        text = json.dumps({"model": self.info.source, "latent": [float(v) for v in self.state.latent]}) + "\n"
+        text = latentfile.dumps({"model": self.info.source}, self.state.latent) + "\n"
         return self._write(path, lambda p: Path(p).write_text(text, encoding="utf-8"),
                            "Could not export the latent", f"Saved {path.name}")
 

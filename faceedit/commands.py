@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from . import catalog
+from . import catalog, latentfile
 from .facemodel import FaceModel, load_model
 from .images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
 from .latent import apply_attributes, interpolate_path, sample_prior
@@ -232,7 +232,7 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
         return sample_latent(int(SEED.match(spec).group(1)), model.latent_dim, temperature)
     if kind == "latent":
         record, where = _read_json_record(spec)
-        return _latent_from(record["latent"], model, where)
+        return _latent_from(record, model, where)
     if kind == "gallery":
         match = GALLERY.match(spec)
         if not match:
@@ -251,16 +251,14 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
     return mu[0]
 
 
-def _latent_from(values, model: FaceModel, where: str) -> torch.Tensor:
+def _latent_from(record: dict, model: FaceModel, where: str) -> torch.Tensor:
     try:
-        z = torch.as_tensor(values, dtype=torch.float32)
-    except (TypeError, ValueError, RuntimeError):
-        raise CommandError(f"{where}: 'latent' is not a list of numbers") from None
-    if z.shape != (model.latent_dim,):
-        raise CommandError(f"{where}: the latent has shape {tuple(z.shape)}; model {model.name} needs {model.latent_dim} values")
-    if not torch.isfinite(z).all():
-        raise CommandError(f"{where}: the latent holds NaN or infinite values")
-    return z
+        _, latent = latentfile.parse(record, where)
+    except latentfile.LatentFileError as e:
+        raise CommandError(str(e)) from None
+    if latent.shape != (model.latent_dim,):
+        raise CommandError(f"{where}: the latent has shape {tuple(latent.shape)}; model {model.name} needs {model.latent_dim} values")
+    return torch.from_numpy(latent)
 
 
 def _open_model_for(specs: list[str], args) -> tuple[FaceModel, str]:

@@ -14,7 +14,7 @@ Normalisation (the one definition used everywhere: training logs, reports, model
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn

@@ -1,0 +1,51 @@
+"""The latent file, shared by the editor and the CLI: ``{"model": name, "latent": [D numbers]}``.
+
+Values are written as float32 in their shortest form that reads back to the same bits, so a latent
+saved by one tool decodes to the same pixels in the other.  Extra keys (a manifest line's ``file``,
+``seed``, ``edits``…) may stand before ``"latent"``; readers ignore them.  No torch here: the
+editor's widgets use it too.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_HINT = '{"model": name, "latent": [numbers]}'
+
+
+class LatentFileError(ValueError):
+    """A latent file that cannot be used; the message names the file and the problem."""
+
+
+def dumps(fields: dict, latent) -> str:
+    """One JSON object: ``fields`` (e.g. ``{"model": "beta4"}``), then ``"latent"`` as exact float32."""
+    values = np.asarray(latent, dtype=np.float32).ravel()
+    head = json.dumps(fields, ensure_ascii=False)
+    return head[:-1] + (", " if fields else "") + '"latent": [' + ",".join(map(str, values)) + "]}"
+
+
+def parse(record: object, where: str) -> tuple[str | None, np.ndarray]:
+    """A decoded JSON object → (model name or None, float32 latent); checks numbers and finiteness."""
+    if not isinstance(record, dict) or "latent" not in record:
+        raise LatentFileError(f"{where}: not a FaceEdit latent file (expected {FORMAT_HINT})")
+    values = record["latent"]
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise LatentFileError(f"{where}: 'latent' is not a list of numbers")
+    latent = np.asarray(values, dtype=np.float32)
+    if not np.isfinite(latent).all():
+        raise LatentFileError(f"{where}: the latent holds NaN or infinite values")
+    model = record.get("model")
+    return (model if isinstance(model, str) and model else None), latent
+
+
+def read(path: str | os.PathLike) -> tuple[str | None, np.ndarray]:
+    """Read a latent file; raises LatentFileError (bad content) or OSError (cannot be read)."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LatentFileError(f"{path}: not valid JSON ({getattr(e, 'msg', e)})") from None
+    return parse(record, str(path))

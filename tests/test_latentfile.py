@@ -1,0 +1,30 @@
+import json
+
+import numpy as np
+import pytest
+
+from faceedit import latentfile
+
+
+def test_round_trip_is_bit_exact_and_keeps_extra_fields(tmp_path):
+    z = np.random.default_rng(0).standard_normal(128).astype(np.float32)
+    path = tmp_path / "face.json"
+    path.write_text(latentfile.dumps({"model": "beta4", "seed": 7}, z))
+    assert json.loads(path.read_text())["seed"] == 7
+    model, back = latentfile.read(path)
+    assert model == "beta4" and back.dtype == np.float32 and np.array_equal(back, z)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('{"model": "beta4"}', "not a FaceEdit latent file"),
+    ('{"model": "beta4", "latent": "abc"}', "not a list of numbers"),
+    ('{"model": "beta4", "latent": [1, true]}', "not a list of numbers"),
+    ('{"model": "beta4", "latent": [1, NaN]}', "NaN or infinite"),
+    ("[1, 2, 3]", "not a FaceEdit latent file"),
+    ("{not json", "not valid JSON"),
+])
+def test_bad_latent_files_name_the_file_and_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(latentfile.LatentFileError, match=f"bad.json: .*{message}"):
+        latentfile.read(path)
