@@ -566,11 +566,20 @@ class Engine(QObject):
         self._waiting.clear()
         if self._thread.isRunning():
             self._thread.quit()
-            return self._thread.wait(timeout_ms)
+            if not self._thread.wait(timeout_ms):
+                # A step that outlasts the wait (a model read from a very slow disk) must not have its
+                # QThread destroyed while it runs: Qt would abort the process.  Keep it until it ends.
+                entry = (self._thread, self._worker)
+                _UNFINISHED.append(entry)
+                self._thread.finished.connect(lambda: entry in _UNFINISHED and _UNFINISHED.remove(entry))
+                return False
         return True
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
+
+
+_UNFINISHED: list = []  # engines' threads still running after shutdown gave up waiting
 
 
 def _lane_of(answer) -> str:

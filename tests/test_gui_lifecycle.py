@@ -172,3 +172,25 @@ def test_a_load_that_fails_after_opening_the_file_keeps_the_old_model(qtbot, mon
     engine.decode(loaded.kept[0])
     qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
     assert engine.shutdown()
+
+
+def test_shutdown_that_gives_up_waiting_keeps_the_thread_until_it_ends(qtbot, monkeypatch):
+    import time
+
+    from faceedit import engine as engine_module
+
+    real = engine_module.FaceModel
+
+    def slow_model(*args, **kwargs):
+        time.sleep(0.5)  # a model read from a very slow disk
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "FaceModel", slow_model)
+    engine = engine_module.Engine(device="cpu")
+    engine.load_model("beta4")
+    qtbot.waitUntil(engine.is_running)
+    time.sleep(0.1)  # the load has started
+    assert engine.shutdown(timeout_ms=10) is False
+    assert len(engine_module._UNFINISHED) == 1
+    del engine  # the Python wrapper goes; the running QThread must survive it
+    qtbot.waitUntil(lambda: not engine_module._UNFINISHED, timeout=5000)
