@@ -2,7 +2,8 @@
 
 The window never runs model work itself: it posts requests to ``faceedit.engine.Engine`` (a worker
 thread) and shows what comes back.  Every edit goes through the ``QUndoStack`` as a snapshot of the
-face (model, latent, attribute amounts, start face), so undo and redo restore exactly.
+face (model, latent, attribute amounts, start face), so undo and redo restore exactly; adding, removing
+and clearing timeline keyframes are undo steps too.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import (QAction, QActionGroup, QColor, QDesktopServices, QGuiApplication, QImage,
+from PySide6.QtGui import (QAction, QActionGroup, QColor, QDesktopServices, QGuiApplication, QIcon, QImage,
                            QKeySequence, QPalette, QUndoStack)
 from PySide6.QtWidgets import (QApplication, QDoubleSpinBox, QFileDialog, QFrame, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
@@ -26,7 +27,7 @@ from .ui.attribute_panel import AttributePanel
 from .ui.crop_dialog import CropDialog
 from .ui.face_view import FaceView
 from .ui.gallery import GalleryPanel
-from .ui.history import EditCommand, ModelCommand, Snapshot, Start
+from .ui.history import EditCommand, Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start
 from .ui.latent_panel import LatentPanel
 from .ui.model_picker import ModelPicker
 from .ui.pixels import image_bytes, rgb_image
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         self.undo_stack.setUndoLimit(1000)
         self.keyframes: dict[int, dict[str, np.ndarray]] = {}  # keyframe id -> {model source: latent}
         self._next_key = 1
+        self._restore_frame = 0  # the timeline position an undo of a keyframe change puts back ...
+        self._timeline_frame = 0  # ... once the frames being computed arrive
         self.frames: Batch | None = None  # the timeline's frames for the current keyframes
         self.gallery_latents = np.zeros((0, 0), np.float32)
         self.sample_latents: np.ndarray | None = None
@@ -361,6 +364,8 @@ class MainWindow(QMainWindow):
         self.gallery.newSamplesRequested.connect(self.new_samples)
         self.gallery.openPhotoRequested.connect(self.open_photo_dialog)
         self.timeline.addRequested.connect(self.add_keyframe)
+        self.timeline.removeRequested.connect(self.remove_keyframes)
+        self.timeline.clearRequested.connect(self.clear_keyframes)
         self.timeline.keyframesChanged.connect(self._keyframes_changed)
         self.timeline.pathChanged.connect(self._recompute_timeline)
         self.timeline.frameChanged.connect(self.show_frame)
@@ -551,7 +556,7 @@ class MainWindow(QMainWindow):
         elif batch.tag == "timeline":
             if batch.context == self._timeline_key():
                 self.frames = batch
-                self.timeline.set_frame_count(len(batch.faces))
+                self.timeline.set_frame_count(len(batch.faces), frame=self._timeline_frame)
 
     @staticmethod
     def _gallery_label(index: int, info: ModelInfo | None) -> str:
@@ -876,12 +881,43 @@ class MainWindow(QMainWindow):
 
     # ================================================================================== timeline
     def add_keyframe(self) -> None:
-        if self.state is None or self.info is None or not self.face_view.has_face():
+        """The current face becomes the last keyframe (one undo step; not while a model loads)."""
+        if self.state is None or self.info is None or self._switching or not self.face_view.has_face():
             return
         key_id = self._next_key
         self._next_key += 1
-        self.keyframes[key_id] = {self.info.source: self.state.latent.copy()}
-        self.timeline.add_keyframe(key_id, self.face_view.image())
+        keyframe = Keyframe(len(self.timeline.keyframe_ids()), key_id, {self.info.source: self.state.latent.copy()},
+                            self.timeline.thumbnail(self.face_view.image()))
+        self.undo_stack.push(KeyframeCommand(self, "Add keyframe", [keyframe], add=True, frame=self.timeline.frame()))
+
+    def remove_keyframes(self) -> None:
+        self._push_removal("Remove keyframe", self.timeline.selected_ids())
+
+    def clear_keyframes(self) -> None:
+        self._push_removal("Clear keyframes", self.timeline.keyframe_ids())
+
+    def _push_removal(self, text: str, key_ids: list[int]) -> None:
+        if not key_ids or self._switching:
+            return
+        keyframes = self._keyframes_as_they_are(self.timeline.keyframe_items(key_ids))
+        self.undo_stack.push(KeyframeCommand(self, text, keyframes, add=False, frame=self.timeline.frame()))
+
+    def _keyframes_as_they_are(self, items: list[tuple[int, int, QIcon]]) -> list[Keyframe]:
+        return [Keyframe(row, key_id, dict(self.keyframes[key_id]), icon) for row, key_id, icon in items]
+
+    def insert_keyframes(self, keyframes: list[Keyframe], frame: int = 0) -> None:
+        """Undo/redo: put keyframes back, with their latents in every model they were encoded into."""
+        for k in keyframes:
+            self.keyframes[k.key_id] = dict(k.latents)
+        self._restore_frame = frame
+        self.timeline.insert_keyframes([(k.row, k.key_id, k.icon) for k in keyframes])
+
+    def take_keyframes(self, key_ids: list[int], frame: int = 0) -> list[Keyframe]:
+        """Undo/redo: take keyframes off the timeline; returns them as they were, to put back later."""
+        keyframes = self._keyframes_as_they_are(self.timeline.keyframe_items(key_ids))
+        self._restore_frame = frame
+        self.timeline.take_keyframes(key_ids)  # the window forgets their latents (_keyframes_changed)
+        return keyframes
 
     def _keyframes_changed(self) -> None:
         live = set(self.timeline.keyframe_ids())
@@ -906,6 +942,7 @@ class MainWindow(QMainWindow):
                 self.timeline.frames_per_step())
 
     def _recompute_timeline(self) -> None:
+        self._timeline_frame, self._restore_frame = self._restore_frame, 0
         self.frames = None
         self.timeline.set_frame_count(0)
         keys = self.keyframe_latents()

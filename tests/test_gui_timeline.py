@@ -118,3 +118,104 @@ def test_timeline_export_errors_keep_the_work(qtbot, window, tmp_path, errors):
     assert not window.export_gif(blocker / "x.gif")
     assert len(errors) == 3 and "your work is unchanged" in errors[-1][1]
     assert window.timeline.keyframes.count() == 3
+
+
+# --- adding, removing and clearing keyframes are undo steps -----------------------------------------------
+def keyframe_state(window):
+    """The timeline as undo must restore it: order, latents per model, thumbnails."""
+    ids = window.timeline.keyframe_ids()
+    latents = [{source: latent.copy() for source, latent in window.keyframes[k].items()} for k in ids]
+    icons = [item[2].cacheKey() for item in window.timeline.keyframe_items(ids)]
+    return ids, latents, icons
+
+
+def assert_keyframes_are(window, state):
+    ids, latents, icons = keyframe_state(window)
+    assert ids == state[0] and icons == state[2]
+    assert [sorted(k) for k in latents] == [sorted(k) for k in state[1]]
+    assert all(np.array_equal(a[s], b[s]) for a, b in zip(latents, state[1]) for s in a)
+
+
+def test_adding_keyframes_is_undoable(qtbot, window):
+    keys = [window.state.latent.copy()]
+    window.add_keyframe()
+    qtbot.waitUntil(lambda: window.gallery.face_count("model") > 5, timeout=WAIT_MS)
+    window.pick_start_face("model", 3)
+    settle(qtbot, window)
+    keys.append(window.state.latent.copy())
+    window.timeline.add_button.click()
+    settle_all(qtbot, window)
+    two = keyframe_state(window)
+    assert window.undo_stack.undoText() == "Add keyframe"
+
+    window.undo_action.trigger()  # Ctrl+Z
+    assert window.timeline.keyframe_ids() == two[0][:1] and list(window.keyframes) == two[0][:1]
+    assert np.array_equal(window.keyframes[two[0][0]]["beta4"], keys[0])
+    assert np.array_equal(window.state.latent, keys[1])  # the face is not part of the step
+    settle_all(qtbot, window)
+    assert window.timeline.frame_count() == 1
+
+    window.redo_action.trigger()  # Ctrl+Shift+Z
+    assert_keyframes_are(window, two)
+    settle_all(qtbot, window)
+    assert np.array_equal(window.frames.latents[0], keys[0]) and np.array_equal(window.frames.latents[-1], keys[1])
+
+
+def test_removing_and_clearing_keyframes_are_undoable_and_restore_the_position(qtbot, window):
+    keys = add_three_keyframes(qtbot, window)
+    three = keyframe_state(window)
+    window.timeline.set_frame(10)  # scrubbing: a face edit of its own
+    scrubbed = window.state.latent.copy()
+    window.timeline.keyframes.setCurrentRow(1)
+    window.timeline.remove_button.click()
+    assert window.undo_stack.undoText() == "Remove keyframe"
+    assert window.timeline.keyframe_ids() == [three[0][0], three[0][2]]
+    settle_all(qtbot, window)
+
+    window.undo_action.trigger()
+    assert_keyframes_are(window, three)
+    settle_all(qtbot, window)
+    assert window.timeline.frame_count() == 2 * window.timeline.frames_per_step() + 1
+    assert window.timeline.frame() == 10 and window.timeline.position.text().startswith("11 /")
+    assert np.array_equal(window.state.latent, scrubbed)  # putting the position back is not a new edit
+    window.redo_action.trigger()
+    assert window.timeline.keyframe_ids() == [three[0][0], three[0][2]]
+    settle_all(qtbot, window)
+
+    two = keyframe_state(window)
+    window.timeline.clear_button.click()
+    assert window.undo_stack.undoText() == "Clear keyframes"
+    assert not window.keyframes and window.timeline.keyframes.count() == 0
+    window.undo_action.trigger()
+    assert_keyframes_are(window, two)
+    window.undo_action.trigger()
+    assert_keyframes_are(window, three)
+    settle_all(qtbot, window)
+    assert window.timeline.frame() == 10
+    assert np.array_equal(window.frames.latents[0], keys[0]) and np.array_equal(window.frames.latents[-1], keys[-1])
+    window.redo_action.trigger()
+    window.redo_action.trigger()
+    assert not window.keyframes and window.timeline.keyframes.count() == 0
+
+
+def test_keyframe_undo_keeps_the_latents_of_every_model_and_waits_for_a_load(qtbot, window):
+    add_three_keyframes(qtbot, window)
+    window.switch_model("beta10")
+    assert window._switching
+    window.undo_action.trigger()  # Ctrl+Z while the model loads: nothing happens
+    window.add_keyframe()  # nor can a keyframe be added then
+    assert window.timeline.keyframes.count() == 3
+    qtbot.waitUntil(lambda: window.info.source == "beta10" and window.face_settled(), timeout=WAIT_MS)
+    settle_all(qtbot, window)
+    carried = keyframe_state(window)
+    assert all(sorted(k) == ["beta10", "beta4"] for k in carried[1])
+    window.timeline.clear_button.click()
+    window.undo_action.trigger()
+    assert_keyframes_are(window, carried)
+    window.undo_action.trigger()  # the switch: back to beta4, keyframes as they were
+    qtbot.waitUntil(lambda: window.info.source == "beta4" and window.face_settled(), timeout=WAIT_MS)
+    settle_all(qtbot, window)
+    ids = window.timeline.keyframe_ids()
+    assert ids == carried[0]
+    assert all(np.array_equal(window.frames.latents[i * window.timeline.frames_per_step()], latents["beta4"])
+               for i, latents in enumerate(carried[1]))

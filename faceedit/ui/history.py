@@ -1,10 +1,11 @@
-"""What an edit is, for the undo stack: a snapshot of the face before and after."""
+"""What an edit is, for the undo stack: a snapshot of the face before and after, or keyframes put on
+or taken off the timeline."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from PySide6.QtGui import QImage, QUndoCommand
+from PySide6.QtGui import QIcon, QImage, QUndoCommand
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +32,16 @@ class Snapshot:
 
     def is_unedited_photo(self) -> bool:
         return self.start.photo is not None and np.array_equal(self.latent, self.start.latent)
+
+
+@dataclass(frozen=True, eq=False)
+class Keyframe:
+    """One timeline keyframe as undo restores it: its place, its latent in each model, its thumbnail."""
+
+    row: int
+    key_id: int
+    latents: dict[str, np.ndarray]  # model source -> latent
+    icon: QIcon
 
 
 class EditCommand(QUndoCommand):
@@ -83,3 +94,27 @@ class ModelCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.window.restore_model(self.before)
+
+
+class KeyframeCommand(QUndoCommand):
+    """Keyframes put on the timeline (``add``) or taken off it (remove, clear). Undo also puts the
+    timeline's position back where it was (after a keyframe change it starts at the first frame)."""
+
+    def __init__(self, window, text: str, keyframes: list[Keyframe], *, add: bool, frame: int):
+        super().__init__(text)
+        self.window = window
+        self.keyframes = keyframes
+        self.add = add
+        self.frame = frame
+
+    def redo(self) -> None:
+        self._apply(self.add, 0)
+
+    def undo(self) -> None:
+        self._apply(not self.add, self.frame)
+
+    def _apply(self, add: bool, frame: int) -> None:
+        if add:
+            self.window.insert_keyframes(self.keyframes, frame)
+        else:
+            self.keyframes = self.window.take_keyframes([k.key_id for k in self.keyframes], frame)

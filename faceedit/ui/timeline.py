@@ -14,12 +14,15 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 class TimelinePanel(QWidget):
     """Holds the keyframe order and the transport; the window owns the latents and the frames.
 
-    Signals: ``addRequested()``, ``keyframesChanged()`` (added, removed, reordered, cleared),
+    Signals: ``addRequested()``, ``removeRequested()``, ``clearRequested()`` (the window does these, as
+    undo steps), ``keyframesChanged()`` (added, removed, reordered, cleared),
     ``pathChanged()`` (method or frames per step), ``frameChanged(index)`` (scrubbing or playback),
     ``exportGifRequested()``, ``exportFramesRequested()``.
     """
 
     addRequested = Signal()
+    removeRequested = Signal()
+    clearRequested = Signal()
     keyframesChanged = Signal()
     pathChanged = Signal()
     frameChanged = Signal(int)
@@ -60,9 +63,9 @@ class TimelinePanel(QWidget):
         self.add_button = self._button("Add keyframe", "addKeyframeButton", "Add the current face as a keyframe (K)")
         self.add_button.clicked.connect(self.addRequested)
         self.remove_button = self._button("Remove", "removeKeyframeButton", "Remove the selected keyframe")
-        self.remove_button.clicked.connect(self.remove_selected)
+        self.remove_button.clicked.connect(self.removeRequested)
         self.clear_button = self._button("Clear", "clearKeyframesButton", "Remove all keyframes")
-        self.clear_button.clicked.connect(self.clear)
+        self.clear_button.clicked.connect(self.clearRequested)
 
         self.play_button = QToolButton()
         self.play_button.setObjectName("playButton")
@@ -163,15 +166,41 @@ class TimelinePanel(QWidget):
         return button
 
     # --- keyframes ------------------------------------------------------------------------------------
-    def add_keyframe(self, key_id: int, image: QImage) -> None:
-        item = QListWidgetItem(QIcon(QPixmap.fromImage(self._thumb(image))), "")
-        item.setData(ID_ROLE, key_id)
-        item.setToolTip(f"Keyframe {self.keyframes.count() + 1}")
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Keyframe {self.keyframes.count() + 1}")
-        self.keyframes.addItem(item)
-        self.keyframes.scrollToItem(item)
+    def thumbnail(self, image: QImage) -> QIcon:
+        return QIcon(QPixmap.fromImage(self._thumb(image)))
+
+    def insert_keyframes(self, keyframes: list[tuple[int, int, QIcon]]) -> None:
+        """Put ``(row, key_id, icon)`` keyframes in place, in ascending row order (one change)."""
+        item = None
+        for row, key_id, icon in keyframes:
+            item = QListWidgetItem(icon, "")
+            item.setData(ID_ROLE, key_id)
+            item.setToolTip(f"Keyframe {row + 1}")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Keyframe {row + 1}")
+            self.keyframes.insertItem(row, item)
+        if item is not None:
+            self.keyframes.scrollToItem(item)
         self._update_enabled()
         self.keyframesChanged.emit()
+
+    def take_keyframes(self, key_ids: list[int]) -> None:
+        """Remove these keyframes (one change)."""
+        for row, _, _ in reversed(self.keyframe_items(key_ids)):
+            self.keyframes.takeItem(row)
+        self._update_enabled()
+        self.keyframesChanged.emit()
+
+    def keyframe_items(self, key_ids: list[int]) -> list[tuple[int, int, QIcon]]:
+        """These keyframes as ``(row, key_id, icon)``, in ascending row order."""
+        return [(row, key_id, self.keyframes.item(row).icon())
+                for row, key_id in enumerate(self.keyframe_ids()) if key_id in key_ids]
+
+    def selected_ids(self) -> list[int]:
+        """The keyframes "Remove" takes: the selected ones, else the last."""
+        rows = sorted({index.row() for index in self.keyframes.selectedIndexes()})
+        if not rows and self.keyframes.count():
+            rows = [self.keyframes.count() - 1]
+        return [self.keyframes.item(row).data(ID_ROLE) for row in rows]
 
     def set_thumbnail(self, key_id: int, image: QImage) -> None:
         for i in range(self.keyframes.count()):
@@ -186,27 +215,15 @@ class TimelinePanel(QWidget):
     def keyframe_ids(self) -> list[int]:
         return [self.keyframes.item(i).data(ID_ROLE) for i in range(self.keyframes.count())]
 
-    def remove_selected(self) -> None:
-        rows = sorted({index.row() for index in self.keyframes.selectedIndexes()}, reverse=True)
-        if not rows and self.keyframes.count():
-            rows = [self.keyframes.count() - 1]
-        for row in rows:
-            self.keyframes.takeItem(row)
-        self._update_enabled()
-        self.keyframesChanged.emit()
-
-    def clear(self) -> None:
-        self.pause()
-        self.keyframes.clear()
-        self._update_enabled()
-        self.keyframesChanged.emit()
-
     # --- frames and transport -------------------------------------------------------------------------
-    def set_frame_count(self, count: int) -> None:
-        """The frames the window has computed for the current keyframes (0 while there are none)."""
+    def set_frame_count(self, count: int, frame: int | None = None) -> None:
+        """The frames the window has computed for the current keyframes (0 while there are none);
+        ``frame`` puts the position there quietly (no ``frameChanged``), as undo does."""
         self._frames = count
         self.scrubber.blockSignals(True)
         self.scrubber.setRange(0, max(0, count - 1))
+        if frame is not None:
+            self.scrubber.setValue(frame)
         self.scrubber.blockSignals(False)
         self._show_position()
         self._update_enabled()
