@@ -23,7 +23,7 @@ from faceedit.facemodel import FaceModel, load_model
 from faceedit.modelfile import atomic_write, load_network, update_metadata
 
 from .data import DataError, FaceData, load_faces
-from .metrics import encode_all, evaluate_split, mig
+from .metrics import evaluate_split
 
 SEED_SETUP = {"beta": 4.0, "limit": 5000, "epochs": 12}  # the seed's own training run
 SEED_SETUP_LABEL = "seed setup (5k images, 12 epochs)"
@@ -86,20 +86,6 @@ def regenerate_command(args) -> str:
     if args.json:
         parts += ["--json", str(args.json)]
     return shlex.join(parts)
-
-
-def mig_spread(model: FaceModel, images: torch.Tensor, attributes: torch.Tensor, resamples: int = MIG_BOOTSTRAP,
-               seed: int = 0) -> float | None:
-    """Bootstrap standard deviation of the attribute-MIG over the images: how much of a MIG difference is noise."""
-    mu, _ = encode_all(model.network, images)
-    g = torch.Generator().manual_seed(seed)
-    values = []
-    for _ in range(resamples):
-        idx = torch.randint(len(mu), (len(mu),), generator=g)
-        value = mig(mu[idx], attributes[idx])
-        if value is not None:
-            values.append(value)
-    return float(torch.tensor(values).std()) if len(values) > 1 else None
 
 
 def _split_data(data: FaceData, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -173,9 +159,7 @@ def evaluate_models(args) -> int:
     results = []
     for i, (key, model) in enumerate(models):
         print(f"evaluating {key} on {len(images)} {args.split} images ({device})…", file=sys.stderr)
-        metrics = evaluate_split(model.network, images, attributes)
-        if metrics.get("mig") is not None:
-            metrics["mig_sd"] = mig_spread(model, images, attributes)
+        metrics = evaluate_split(model.network, images, attributes, mig_bootstrap=MIG_BOOTSTRAP)
         results.append(Evaluated(key, labels[i] if labels else model_label(model), model, metrics))
     print(format_table(results, args.split, len(images)))
     command = regenerate_command(args)

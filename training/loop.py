@@ -195,9 +195,10 @@ class Trainer:
             x = self._batch(perm, self.batch)
             terms = loss_terms(self.model, x)
             loss = self.objective(terms["recon"], terms["kl"], self.step)
-            if not torch.isfinite(loss):
+            values = dict(zip(sums, torch.stack([loss, terms["recon"], terms["kl"]]).tolist()))  # one device sync
+            if not math.isfinite(values["loss"]):
                 raise TrainingDiverged(
-                    f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step}; training stopped. "
+                    f"the loss became {values['loss']} at epoch {self.epoch + 1}, step {self.step}; training stopped. "
                     f"The last good checkpoint is kept at {self.checkpoint_path}"
                     f"{'' if self.checkpoint_path.exists() else ' (none was written yet)'}. Try a lower --lr.")
             self.opt.zero_grad(set_to_none=True)
@@ -207,12 +208,12 @@ class Trainer:
             self.step += 1
             self.batch += 1
             count += 1
-            for k in sums:
-                sums[k] += (loss if k == "loss" else terms[k]).item()
+            for k, v in values.items():
+                sums[k] += v
             if bar is not None:
                 rate = count * cfg.batch_size / (time.perf_counter() - t0)
-                bar.set_postfix(epoch=f"{self.epoch + 1}/{cfg.epochs}", loss=f"{loss.item():.1f}",
-                                recon=f"{terms['recon'].item():.1f}", kl=f"{terms['kl'].item():.1f}",
+                bar.set_postfix(epoch=f"{self.epoch + 1}/{cfg.epochs}", loss=f"{values['loss']:.1f}",
+                                recon=f"{values['recon']:.1f}", kl=f"{values['kl']:.1f}",
                                 img_s=f"{rate:.0f}", refresh=False)
                 bar.update(1)
             if ctrl_c.requested:

@@ -51,18 +51,25 @@ def encode_all(model: BetaVAE, images: torch.Tensor, batch_size: int = 256) -> t
     return torch.cat(mus), torch.cat(logvars)
 
 
-@torch.inference_mode()
 def reconstruction_metrics(model: BetaVAE, images: torch.Tensor, batch_size: int = 256) -> dict:
     """Sums over every batch, divided by the image count at the end (never a single batch)."""
+    return _reconstruct(model, images, batch_size)[0]
+
+
+@torch.inference_mode()
+def _reconstruct(model: BetaVAE, images: torch.Tensor, batch_size: int) -> tuple[dict, torch.Tensor]:
+    """The reconstruction metrics and the μ codes of every image (CPU), from one pass over the split."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     n = len(images)
     sse = psnr = ssim = 0.0
     kl_dims = None
+    mus = []
     for i in range(0, n, batch_size):
         x = images[i:i + batch_size].to(device).float() / 255
         mu, logvar = model.encoder(x)
+        mus.append(mu.float().cpu())
         x_hat = model.decoder(mu)
         sse += recon_per_image(x_hat, x).sum().item()
         psnr += psnr_per_image(x_hat, x).sum().item()
@@ -73,7 +80,7 @@ def reconstruction_metrics(model: BetaVAE, images: torch.Tensor, batch_size: int
     kl_dims = (kl_dims / n).float()
     return {"images": n, "sse": sse / n, "psnr": psnr / n, "ssim": ssim / n,
             "kl": float(kl_dims.sum()), "kl_per_dim": kl_dims.tolist(),
-            "active_units": int((kl_dims > ACTIVE_KL).sum())}
+            "active_units": int((kl_dims > ACTIVE_KL).sum())}, torch.cat(mus)
 
 
 def _entropy(p: np.ndarray) -> float:
@@ -122,10 +129,24 @@ def mig(mu: torch.Tensor, attributes: torch.Tensor, bins: int = MIG_BINS) -> flo
     return float(np.mean((top[0] - top[1]) / h))
 
 
+def mig_spread(mu: torch.Tensor, attributes: torch.Tensor, resamples: int, seed: int = 0) -> float | None:
+    """Bootstrap standard deviation of the attribute-MIG over the images: how much of a MIG difference is noise."""
+    g = torch.Generator().manual_seed(seed)
+    values = []
+    for _ in range(resamples):
+        idx = torch.randint(len(mu), (len(mu),), generator=g)
+        value = mig(mu[idx], attributes[idx])
+        if value is not None:
+            values.append(value)
+    return float(torch.tensor(values).std()) if len(values) > 1 else None
+
+
 def evaluate_split(model: BetaVAE, images: torch.Tensor, attributes: torch.Tensor | None = None,
-                   batch_size: int = 256) -> dict:
-    metrics = reconstruction_metrics(model, images, batch_size)
+                   batch_size: int = 256, mig_bootstrap: int = 0) -> dict:
+    """Reconstruction metrics and, with attributes, the MIG (and its bootstrap sd when asked), from one encode."""
+    metrics, mu = _reconstruct(model, images, batch_size)
     if attributes is not None and len(images) > 1:
-        mu, _ = encode_all(model, images, batch_size)
         metrics["mig"] = mig(mu, attributes)
+        if mig_bootstrap and metrics["mig"] is not None:
+            metrics["mig_sd"] = mig_spread(mu, attributes, mig_bootstrap)
     return metrics
