@@ -7,7 +7,7 @@ Prints, for one model and device:
   of them is printed too).  These run first, while this process has not imported torch: a child's
   peak RSS counts the memory it shared with its parent before exec.
 * the raw decode rate of the model (FaceModel.decode) one image at a time, in the fixed blocks that
-  the commands decode in (faceedit.commands.DECODE_BLOCK) and in large batches.
+  the commands decode in (faceedit.cli.commands.DECODE_BLOCK) and in large batches.
 
     python benchmarks/generate_throughput.py [--model beta4] [--n 10000] [--device cpu]
 """
@@ -74,9 +74,9 @@ def main() -> None:
     print(f"peak RSS of any generate run (RUSAGE_CHILDREN): {children / 2**20:.0f} MiB")
 
     import torch
-    from faceedit.commands import DECODE_BLOCK
-    from faceedit.device import describe
-    from faceedit.facemodel import load_model
+    from faceedit.cli.commands import DECODE_BLOCK
+    from faceedit.core.device import describe
+    from faceedit.core.facemodel import load_model
 
     model = load_model(args.model, args.device)
     print(f"model {args.model}, device {describe(model.device)}, torch threads {torch.get_num_threads()}, "

@@ -24,7 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 COLD_START = r"""
 import os, sys, time
 from PySide6.QtWidgets import QApplication
-from faceedit.app import MainWindow, apply_look
+from faceedit.gui.app import MainWindow, apply_look
 app = QApplication([])
 apply_look(app)
 window = MainWindow()
@@ -70,7 +70,7 @@ def run_event_loop_until(deadline: float) -> None:
 def slider_latency(values: int, pace_hz: float | None) -> dict:
     from PySide6.QtWidgets import QApplication
 
-    from faceedit.app import MainWindow
+    from faceedit.gui.app import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow()

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from faceedit.device import choose_device, describe
-from faceedit.model import BetaVAE, loss_terms
+from faceedit.core.device import choose_device, describe
+from faceedit.core.model import BetaVAE, loss_terms
 from training.loop import TrainConfig
 
 

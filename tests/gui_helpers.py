@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from faceedit import load_model
-from faceedit.app import MainWindow
-from faceedit.images import to_rgb_bytes
-from faceedit.model import ArchConfig, BetaVAE, Objective
-from faceedit.modelfile import save_model_file
+from faceedit.gui.app import MainWindow
+from faceedit.core.images import to_rgb_bytes
+from faceedit.core.model import ArchConfig, BetaVAE, Objective
+from faceedit.core.modelfile import save_model_file
 
 WAIT_MS = 30_000
 _MODELS: dict = {}

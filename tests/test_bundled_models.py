@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import faceedit
-from faceedit.catalog import default_model
+from faceedit.formats.catalog import default_model
 
 REQUIRED_METRICS = {"sse", "psnr", "ssim", "kl", "active_units", "mig"}
 

@@ -1,4 +1,4 @@
-"""The headless subcommands (faceedit.commands): generate, edit, interpolate, models, and their errors."""
+"""The headless subcommands (faceedit.cli.commands): generate, edit, interpolate, models, and their errors."""
 from __future__ import annotations
 
 import errno
@@ -13,13 +13,13 @@ import pytest
 import torch
 from PIL import Image
 
-from faceedit import commands
-from faceedit.commands import apply_edits, main, render, sample_latent
-from faceedit.facemodel import load_model
-from faceedit.images import crop_to_tensor, photo_to_tensor, to_pil
-from faceedit.latent import interpolate_path
-from faceedit.model import ArchConfig, BetaVAE, Objective
-from faceedit.modelfile import save_model_file
+from faceedit.cli import commands
+from faceedit.cli.commands import apply_edits, main, render, sample_latent
+from faceedit.core.facemodel import load_model
+from faceedit.core.images import crop_to_tensor, photo_to_tensor, to_pil
+from faceedit.core.latent import interpolate_path
+from faceedit.core.model import ArchConfig, BetaVAE, Objective
+from faceedit.core.modelfile import save_model_file
 
 ATTRIBUTES = ["Smiling", "Eyeglasses", "Blond_Hair"]
 
@@ -395,7 +395,7 @@ def test_usage_errors_exit_2(capsys):
 def test_entry_point_runs_headless_without_qt(tiny, tmp_path):
     script = ("import sys; from faceedit.cli import main; "
               f"code = main(['generate', '--model', {str(tiny)!r}, '--n', '2', '--out', {str(tmp_path / 'faces')!r}]); "
-              "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'faceedit.app', 'faceedit.ui'))); "
+              "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'faceedit.gui.app', 'faceedit.ui'))); "
               "print('QT', qt); sys.exit(code)")
     env = {**os.environ, "QT_QPA_PLATFORM": "", "DISPLAY": ""}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)

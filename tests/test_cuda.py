@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import faceedit
-from faceedit.device import choose_device
+from faceedit.core.device import choose_device
 from synthetic import make_celeba
 from test_modelfile import tiny_model_file
 from training.data import load_faces

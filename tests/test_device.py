@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from faceedit.device import choose_device, describe
+from faceedit.core.device import choose_device, describe
 
 yes, no = (lambda: True), (lambda: False)
 

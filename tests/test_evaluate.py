@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from faceedit.model import ArchConfig, BetaVAE, PIXELS_PER_IMAGE
-from faceedit.modelfile import load_network, save_model_file
+from faceedit.core.model import ArchConfig, BetaVAE, PIXELS_PER_IMAGE
+from faceedit.core.modelfile import load_network, save_model_file
 from synthetic import make_celeba
 from training import cli
 from training.data import load_faces

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QSlider
 
-from faceedit.app import MainWindow
+from faceedit.gui.app import MainWindow
 from gui_helpers import assert_face_is, settle, shown, WAIT_MS
 from gui_helpers import errors, isolated_settings, window  # noqa: F401 (fixtures)
 

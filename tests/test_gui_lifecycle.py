@@ -5,8 +5,8 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from faceedit import app as app_module
-from faceedit.engine import Engine
+from faceedit.gui import app as app_module
+from faceedit.gui.engine import Engine
 from gui_helpers import settle, WAIT_MS
 from gui_helpers import errors, isolated_settings, window  # noqa: F401 (fixtures)
 
@@ -177,7 +177,7 @@ def test_a_load_that_fails_after_opening_the_file_keeps_the_old_model(qtbot, mon
 def test_shutdown_that_gives_up_waiting_keeps_the_thread_until_it_ends(qtbot, monkeypatch):
     import time
 
-    from faceedit import engine as engine_module
+    from faceedit.gui import engine as engine_module
 
     real = engine_module.FaceModel
 

@@ -5,8 +5,8 @@ import numpy as np
 import torch
 from PySide6.QtWidgets import QLabel
 
-from faceedit import catalog
-from faceedit.ui.model_picker import OPEN_FILE, SOURCE_ROLE
+from faceedit.formats import catalog
+from faceedit.gui.widgets.model_picker import OPEN_FILE, SOURCE_ROLE
 from gui_helpers import (WAIT_MS, assert_face_is, decode_bytes, image_mse, model, save_tiny_model, settle,
                          settle_all, shown)
 from gui_helpers import errors, isolated_settings, window  # noqa: F401 (fixtures)
@@ -149,7 +149,7 @@ def test_status_bar_shows_device_model_and_decode_time(qtbot, window):
 
 
 def test_a_bad_start_model_falls_back_to_the_default(qtbot, tmp_path, errors):
-    from faceedit.app import MainWindow
+    from faceedit.gui.app import MainWindow
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"junk")
     w = MainWindow(model=str(bad))

@@ -6,7 +6,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QDialog
 
-from faceedit.ui.crop_dialog import CropDialog
+from faceedit.gui.widgets.crop_dialog import CropDialog
 from gui_helpers import assert_face_is, WAIT_MS
 from gui_helpers import errors, isolated_settings, window  # noqa: F401 (fixtures)
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from PIL import Image
 
-from faceedit.images import PhotoError, crop_to_tensor, open_photo, photo_to_tensor, to_pil, to_rgb_bytes
+from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, photo_to_tensor, to_pil, to_rgb_bytes
 
 
 def _half_red_half_blue(w=40, h=20):

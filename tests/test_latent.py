@@ -1,6 +1,6 @@
 import torch
 
-from faceedit.latent import apply_attributes, interpolate_path, lerp, sample_prior, slerp, traversal
+from faceedit.core.latent import apply_attributes, interpolate_path, lerp, sample_prior, slerp, traversal
 
 
 def test_slerp_endpoints_are_exact_and_norm_is_interpolated():

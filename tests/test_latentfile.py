@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from faceedit import latentfile
+from faceedit.formats import latentfile
 
 
 def test_round_trip_is_bit_exact_and_keeps_extra_fields(tmp_path):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from faceedit.model import (ArchConfig, BetaVAE, Objective, PIXELS_PER_IMAGE, kl_per_dim, loss_terms,
+from faceedit.core.model import (ArchConfig, BetaVAE, Objective, PIXELS_PER_IMAGE, kl_per_dim, loss_terms,
                             psnr_per_image, recon_per_image)
 
 

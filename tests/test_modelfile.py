@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import faceedit
-from faceedit.model import ArchConfig, BetaVAE, Objective
-from faceedit.modelfile import ModelFileError, load_network, save_model_file
+from faceedit.core.model import ArchConfig, BetaVAE, Objective
+from faceedit.core.modelfile import ModelFileError, load_network, save_model_file
 
 TINY = ArchConfig(channels=(8, 16, 32, 64), refine_channels=0)
 

@@ -17,11 +17,11 @@ def test_wheel_carries_bundled_models(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for model in ("beta1", "beta4", "beta10"):
         assert f"faceedit/_resources/models/{model}.pt" in names
-    assert "training/cli.py" in names and "faceedit/ui/__init__.py" in names
+    assert "training/cli.py" in names and "faceedit/gui/widgets/__init__.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "faceedit-train = training.cli:main" in text and "faceedit = faceedit.cli:main" in text
-    assert "[gui_scripts]\nfaceedit-gui = faceedit.app:main" in text
+    assert "[gui_scripts]\nfaceedit-gui = faceedit.gui.app:main" in text
 
 
 def test_faceedit_never_imports_training():

@@ -10,7 +10,7 @@ from PIL import Image
 import faceedit
 from synthetic import ATTRS, make_celeba, make_folder
 from training import cli
-from faceedit.images import crop_to_tensor
+from faceedit.core.images import crop_to_tensor
 from training.data import face_crop_box, load_faces
 from training.loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
 

@@ -2,7 +2,7 @@
 import os, subprocess, sys, tempfile, time
 os.environ["FACEEDIT_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "s.ini")
 from PySide6.QtWidgets import QApplication
-from faceedit.app import MainWindow, apply_look
+from faceedit.gui.app import MainWindow, apply_look
 
 out = sys.argv[1]
 app = QApplication(sys.argv[:1])

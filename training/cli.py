@@ -7,8 +7,9 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from faceedit.device import choose_device
-from faceedit.modelfile import ModelFileError
+from faceedit.core.device import choose_device
+from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, LIKELIHOODS
+from faceedit.core.modelfile import ModelFileError
 
 from .data import DataError, load_faces
 from .loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
@@ -16,8 +17,9 @@ from .loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train one model per β and write model files",
-                       description="Train β-VAE model files. Loss per image: sum of squared error over the "
-                                   "3×64×64 pixels in [0,1] + β·KL (nats, summed over dimensions), averaged over the batch.")
+                       description="Train β-VAE model files. Loss per image, in nats: the decoder's negative "
+                                   "log-likelihood over the 3×64×64 values in [0,1] (see --likelihood) + β·KL "
+                                   "(summed over dimensions), averaged over the batch.")
     p.add_argument("--data", help="CelebA folder (img/ or img_align_celeba/ + list files) or any folder of face images")
     p.add_argument("--beta", type=float, nargs="+", default=[4.0], help="one or more β values (one model each)")
     p.add_argument("--epochs", type=int, default=12)
@@ -33,6 +35,9 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--objective", choices=["beta", "capacity"], default="beta",
                    help="beta: recon + β·KL; capacity: recon + γ·|KL − C| (Burgess et al. 2018)")
+    p.add_argument("--likelihood", choices=sorted(LIKELIHOODS), default=DEFAULT_LIKELIHOOD,
+                   help="the reconstruction term: gaussian (calibrated shared σ, nats; default) or sse "
+                        "(sum of squared error, the first release's objective)")
     p.add_argument("--gamma", type=float, default=1000.0, help="γ of the capacity objective")
     p.add_argument("--c-max", type=float, default=25.0, help="final capacity C in nats (capacity objective)")
     p.add_argument("--kl-warmup", type=float, default=0.0, metavar="EPOCHS", help="ramp β up over this many epochs")
@@ -60,7 +65,8 @@ def _add_evaluate(sub) -> None:
 
 def _train_config(args, beta: float) -> TrainConfig:
     cfg = TrainConfig(beta=beta, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      lr_schedule=args.lr_schedule, seed=args.seed, objective=args.objective, gamma=args.gamma,
+                      lr_schedule=args.lr_schedule, seed=args.seed, objective=args.objective,
+                      likelihood=args.likelihood, gamma=args.gamma,
                       c_max=args.c_max, kl_warmup_epochs=args.kl_warmup, flip=not args.no_flip, limit=args.limit)
     if args.channels:
         cfg.channels = list(args.channels)

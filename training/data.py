@@ -18,7 +18,7 @@ import platformdirs
 import torch
 from PIL import Image
 
-from faceedit.images import centre_square, crop_to_tensor, to_rgb
+from faceedit.core.images import centre_square, crop_to_tensor, to_rgb
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}

@@ -1,7 +1,7 @@
 """``faceedit-train evaluate``: held-out metrics per model — printed, as JSON, stored, and as a report.
 
 The numbers come from ``training.metrics.evaluate_split`` over every image of the split, with the
-normalisation of ``faceedit.model``.  ``--store`` merges them into each model file's
+normalisation of ``faceedit.core.model``.  ``--store`` merges them into each model file's
 ``metadata["metrics"][split]`` (the per-dimension KL goes to ``metadata["kl_per_dim"]`` when the
 split is ``test``).  ``--report DIR`` writes ``DIR/beta-tradeoff.md`` with its images in
 ``DIR/beta-tradeoff/`` (see ``training.report``).
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from faceedit import catalog
-from faceedit.device import choose_device
-from faceedit.facemodel import FaceModel, load_model
-from faceedit.modelfile import atomic_write, load_network, update_metadata
+from faceedit.formats import catalog
+from faceedit.core.device import choose_device
+from faceedit.core.facemodel import FaceModel, load_model
+from faceedit.core.modelfile import atomic_write, load_network, update_metadata
 
 from .data import DataError, FaceData, load_faces
 from .metrics import evaluate_split

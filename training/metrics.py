@@ -1,6 +1,6 @@
 """Held-out metrics for a model: SSE, PSNR, SSIM, KL, per-dimension KL, active units, attribute-MIG.
 
-Every number follows the normalisation in ``faceedit.model``: per image, summed over the 3×64×64
+Every number follows the normalisation in ``faceedit.core.model``: per image, summed over the 3×64×64
 pixel values (images in [0,1]); KL in nats per image summed over dimensions; all averaged over
 every image of the split.
 """
@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from faceedit.model import BetaVAE, kl_per_dim, psnr_per_image, recon_per_image
+from faceedit.core.model import BetaVAE, kl_per_dim, psnr_per_image, recon_per_image
 
 ACTIVE_KL = 0.01  # nats: a dimension with less average KL than this carries no information
 MIG_BINS = 20

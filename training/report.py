@@ -2,7 +2,7 @@
 
 Writes ``DIR/beta-tradeoff.md`` and its images in ``DIR/beta-tradeoff/`` (``--report docs`` gives
 the repository's ``docs/beta-tradeoff.md``).  The report quotes the command that regenerates it, the
-normalisation (taken from ``faceedit.model``'s docstring), a table of the held-out metrics, and per
+normalisation (taken from ``faceedit.core.model``'s docstring), a table of the held-out metrics, and per
 model a reconstruction grid, traversals of the dimensions with the most KL, slerp interpolations
 between real faces and prior samples.  A model trained like the seed (β=4, 5,000 images, 12
 epochs) gets a section that sets its numbers against the seed's claims.
@@ -20,10 +20,10 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
 import faceedit
-import faceedit.model
-from faceedit.images import to_pil
-from faceedit.latent import sample_prior, slerp, traversal
-from faceedit.modelfile import atomic_write
+import faceedit.core.model
+from faceedit.core.images import to_pil
+from faceedit.core.latent import sample_prior, slerp, traversal
+from faceedit.core.modelfile import atomic_write
 
 from .data import FaceData
 from .evaluate import MIG_BOOTSTRAP, SEED_SETUP, Evaluated, format_mig
@@ -126,8 +126,8 @@ def model_images(r: Evaluated, images: torch.Tensor, folder: Path, prefix: str) 
 
 # -- text -----------------------------------------------------------------------------------------
 def normalisation_text() -> str:
-    """The normalisation bullets of ``faceedit.model``'s docstring, in Markdown."""
-    doc = faceedit.model.__doc__ or ""
+    """The normalisation bullets of ``faceedit.core.model``'s docstring, in Markdown."""
+    doc = faceedit.core.model.__doc__ or ""
     start = doc.find("Normalisation")
     text = doc[start:] if start >= 0 else doc
     return re.sub(r"``(.+?)``", r"`\1`", text.strip())

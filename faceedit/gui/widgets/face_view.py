@@ -76,7 +76,7 @@ class FaceView(QWidget):
     def face_bytes(self) -> bytes | None:
         if self._image is None:
             return None
-        from .pixels import image_bytes
+        from faceedit.gui.widgets.pixels import image_bytes
         return image_bytes(self._image)[0]
 
     # --- compare ---------------------------------------------------------------------------------------

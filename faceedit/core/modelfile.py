@@ -13,7 +13,7 @@ Metadata keys (all optional except where noted):
 * ``name``, ``created`` (ISO time), ``licence`` (str)
 * ``data`` – summary of the training data; ``training`` – the training config
 * ``metrics`` – ``{"val": {...}, "test": {...}}`` with ``sse``, ``psnr``, ``ssim``, ``kl``,
-  ``active_units``, ``mig`` (see faceedit.model for the normalisation)
+  ``active_units``, ``mig`` (see faceedit.core.model for the normalisation)
 * ``kl_per_dim`` – list of D floats (nats, validation split)
 * ``mu_mean``, ``mu_std`` – tensors of shape D over the training data
 * ``attribute_names`` (list of str) and ``attribute_directions`` (tensor A×D)
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-from .model import ArchConfig, BetaVAE, Objective
+from faceedit.core.likelihood import make_likelihood
+from faceedit.core.model import ArchConfig, BetaVAE, Objective
 
 FORMAT = "faceedit-model"
 VERSION = 1
@@ -63,13 +64,15 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         raise
 
 
-def save_model_file(path, model: BetaVAE, objective: Objective, metadata: dict, half: bool = True) -> None:
+def save_model_file(path, model: BetaVAE, objective: Objective, metadata: dict, half: bool = True,
+                    likelihood: dict | None = None) -> None:
     state = {k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
              for k, v in model.state_dict().items()}
     meta = dict(metadata)
     meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     payload = {"format": FORMAT, "version": VERSION, "arch": model.arch.to_dict(),
-               "objective": objective.to_dict(), "state_dict": state, "metadata": meta}
+               "objective": objective.to_dict(), "likelihood": likelihood or {"name": "sse"},
+               "state_dict": state, "metadata": meta}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
@@ -173,7 +176,23 @@ def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
     _validate_metadata(path, meta, arch.latent_dim)
     if not math.isfinite(objective.beta):
         raise ModelFileError(path, "β is not a finite number")
+    meta = {**meta, "likelihood": _likelihood(path, payload.get("likelihood"))}
     return model, objective, meta
+
+
+def _likelihood(path: Path, spec) -> dict:
+    """The stored likelihood, checked; files written before it existed were trained with SSE."""
+    if spec is None:
+        return {"name": "sse"}
+    if not isinstance(spec, dict):
+        raise ModelFileError(path, "the likelihood is not a table")
+    if spec.get("name") == "gaussian" and spec.get("sigma") is None:
+        raise ModelFileError(path, "the Gaussian likelihood has no σ")
+    try:
+        make_likelihood(spec)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(path, _first_line(e)) from None
+    return dict(spec)
 
 
 def update_metadata(path: str | os.PathLike, updates: dict) -> None:

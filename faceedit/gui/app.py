@@ -1,6 +1,6 @@
 """The FaceEdit desktop editor: the main window, its actions and the undo history.
 
-The window never runs model work itself: it posts requests to ``faceedit.engine.Engine`` (a worker
+The window never runs model work itself: it posts requests to ``faceedit.gui.engine.Engine`` (a worker
 thread) and shows what comes back.  Every edit goes through the ``QUndoStack`` as a snapshot of the
 face (model, latent, attribute amounts, start face), so undo and redo restore exactly; adding, removing
 and clearing timeline keyframes are undo steps too.
@@ -21,17 +21,18 @@ from PySide6.QtGui import (QAction, QActionGroup, QColor, QDesktopServices, QGui
 from PySide6.QtWidgets import (QApplication, QDoubleSpinBox, QFileDialog, QFrame, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
-from . import catalog, latentfile
-from .engine import Batch, Decoded, Encoded, Engine, Failure, ModelInfo, ModelLoaded
-from .ui.attribute_panel import AttributePanel
-from .ui.crop_dialog import CropDialog
-from .ui.face_view import FaceView
-from .ui.gallery import GalleryPanel
-from .ui.history import EditCommand, Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start
-from .ui.latent_panel import LatentPanel
-from .ui.model_picker import ModelPicker
-from .ui.pixels import image_bytes, rgb_image
-from .ui.timeline import TimelinePanel
+from faceedit.formats import catalog
+from faceedit.formats import latentfile
+from faceedit.gui.engine import Batch, Decoded, Encoded, Engine, Failure, ModelInfo, ModelLoaded
+from faceedit.gui.widgets.attribute_panel import AttributePanel
+from faceedit.gui.widgets.crop_dialog import CropDialog
+from faceedit.gui.widgets.face_view import FaceView
+from faceedit.gui.widgets.gallery import GalleryPanel
+from faceedit.gui.widgets.history import EditCommand, Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start
+from faceedit.gui.widgets.latent_panel import LatentPanel
+from faceedit.gui.widgets.model_picker import ModelPicker
+from faceedit.gui.widgets.pixels import image_bytes, rgb_image
+from faceedit.gui.widgets.timeline import TimelinePanel
 
 SETTINGS_ENV = "FACEEDIT_SETTINGS"  # a path: keep the settings in this INI file (tests, portable use)
 EXPORT_SIZES = (64, 256, 512)
@@ -817,7 +818,7 @@ class MainWindow(QMainWindow):
 
     def open_photo_file(self, path: str | os.PathLike, box: tuple[int, int, int] | None = None) -> bool:
         """Open a photo upright (EXIF), let the user choose the square, then encode it in the worker."""
-        from .images import PhotoError, open_photo  # the worker has imported torch by now
+        from faceedit.core.images import PhotoError, open_photo  # the worker has imported torch by now
 
         if self.state is None:
             return False
@@ -1083,7 +1084,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _write(self, path: Path, write, title: str, done: str) -> bool:
-        from .modelfile import atomic_write
+        from faceedit.core.modelfile import atomic_write
 
         try:
             atomic_write(path, write)
@@ -1097,7 +1098,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================================== misc
     def show_about(self) -> None:
-        from . import __version__
+        from faceedit import __version__
 
         QMessageBox.about(self, "About FaceEdit",
                           f"<h3>FaceEdit {__version__}</h3><p>Edit faces with β-VAEs: latent and attribute "
@@ -1154,7 +1155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", help="auto (default), cpu, cuda or mps")
     args = parser.parse_args(argv)
     if args.device:
-        from .device import choose_device
+        from faceedit.core.device import choose_device
 
         try:
             choose_device(args.device)

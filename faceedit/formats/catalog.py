@@ -12,7 +12,7 @@ USER_DIR_ENV = "FACEEDIT_MODEL_DIR"
 
 def resources_dir() -> Path:
     """The bundled resources: ``faceedit/_resources`` in an installed wheel, ``resources/`` in a checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # faceedit/
     installed = here / "_resources"
     return installed if installed.is_dir() else here.parent / "resources"
 

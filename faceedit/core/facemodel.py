@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from . import catalog
-from .device import choose_device
-from .modelfile import load_network
+from faceedit.formats import catalog
+from faceedit.core.device import choose_device
+from faceedit.core.modelfile import load_network
 
 
 class FaceModel:

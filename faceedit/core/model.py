@@ -3,12 +3,17 @@
 Normalisation (the one definition used everywhere: training logs, reports, model files, the app):
 
 * Images are float tensors in [0, 1], shape N×3×64×64.
-* ``recon`` is the **per-image sum** of squared error over all 3×64×64 = 12,288 values,
-  averaged over the images of a batch.
+* ``recon`` is the decoder's negative log-likelihood in **nats per image** (summed over all
+  3×64×64 = 12,288 values), averaged over the images of a batch. Which likelihood is set by the
+  objective's ``likelihood`` (see ``faceedit.core.likelihood``): ``gaussian`` (the default; a calibrated
+  shared σ, so β=1 is the true ELBO) or ``sse`` (the per-image sum of squared error, the first
+  release's objective, equal to a Gaussian NLL with σ² = 0.5 less a constant).
+* ``sse`` is always also reported: the **per-image sum** of squared error over the 12,288 values,
+  averaged over images. It is the same number whichever likelihood trained the model.
 * ``kl`` is KL(q(z|x) ‖ N(0, I)) in **nats per image, summed over the latent dimensions**,
   averaged over the images of a batch.
 * The β objective is ``recon + β·kl``; the capacity objective (Burgess et al. 2018) is
-  ``recon + γ·|kl − C|``.
+  ``recon + γ·|kl − C|``. The negative ELBO in nats per image is ``recon + kl``.
 * PSNR is computed per image from its mean squared error, ``10·log10(1 / (sse / 12288))``,
   then averaged over images.
 """
@@ -18,6 +23,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+from faceedit.core.likelihood import SSELikelihood, sse_per_image
 
 IMAGE_SIZE = 64
 IMAGE_CHANNELS = 3
@@ -113,9 +120,7 @@ def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
 
 
-def recon_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Sum of squared error over the 3×64×64 values of each image → shape N."""
-    return (x_hat - x).pow(2).flatten(1).sum(1)
+recon_per_image = sse_per_image  # the per-image SSE, under its first name
 
 
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -161,9 +166,13 @@ class Objective:
         return asdict(self)
 
 
-def loss_terms(model: BetaVAE, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Forward pass and the batch-mean loss terms (see the module docstring)."""
+def loss_terms(model: BetaVAE, x: torch.Tensor, likelihood=None, *, update: bool = False) -> dict[str, torch.Tensor]:
+    """Forward pass and the batch-mean loss terms (see the module docstring).
+
+    ``likelihood`` defaults to SSE; ``update`` lets a calibrated likelihood learn σ from this batch."""
+    likelihood = likelihood or SSELikelihood()
     x_hat, mu, logvar = model(x)
-    recon = recon_per_image(x_hat, x).mean()
+    recon = likelihood.nll(x_hat, x, update=update).mean()
+    sse = sse_per_image(x_hat.detach(), x).mean()
     kl = kl_per_dim(mu, logvar).sum(1).mean()
-    return {"recon": recon, "kl": kl, "x_hat": x_hat, "mu": mu, "logvar": logvar}
+    return {"recon": recon, "sse": sse, "kl": kl, "x_hat": x_hat, "mu": mu, "logvar": logvar}

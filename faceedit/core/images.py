@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .model import IMAGE_SIZE
+from faceedit.core.model import IMAGE_SIZE
 
 MAX_PIXELS = 80_000_000  # larger photos are refused, not decoded (decompression bombs)
 

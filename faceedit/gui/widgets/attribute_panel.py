@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .slider_row import SliderRow
+from faceedit.gui.widgets.slider_row import SliderRow
 
 SHOWN = ("Smiling", "Male", "Young", "Eyeglasses", "Blond_Hair", "Black_Hair", "Bangs", "Mustache",
          "Heavy_Makeup", "Wavy_Hair")

@@ -36,11 +36,12 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from . import catalog, latentfile
-from .facemodel import FaceModel, load_model
-from .images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
-from .latent import apply_attributes, interpolate_path, sample_prior
-from .modelfile import ModelFileError, load_network
+from faceedit.formats import catalog
+from faceedit.formats import latentfile
+from faceedit.core.facemodel import FaceModel, load_model
+from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
+from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
+from faceedit.core.modelfile import ModelFileError, load_network
 
 MANIFEST = "manifest.jsonl"
 DECODE_BLOCK = 64

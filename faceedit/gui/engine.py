@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from . import catalog
-from .device import describe
-from .facemodel import FaceModel
-from .images import crop_to_tensor, to_rgb_bytes
-from .latent import interpolate_path, sample_prior
-from .modelfile import ModelFileError
+from faceedit.formats import catalog
+from faceedit.core.device import describe
+from faceedit.core.facemodel import FaceModel
+from faceedit.core.images import crop_to_tensor, to_rgb_bytes
+from faceedit.core.latent import interpolate_path, sample_prior
+from faceedit.core.modelfile import ModelFileError
 
 BUSY_AFTER_MS = 100  # the busy indicator shows only for requests slower than this
 BATCH_CHUNK = 8  # faces per step of a batch job; the face lane gets its turn between steps

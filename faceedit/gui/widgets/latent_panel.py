@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QFrame, QLabel, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
-from .slider_row import SliderRow
+from faceedit.gui.widgets.slider_row import SliderRow
 
 INACTIVE_KL = 0.01  # nats: below this a dimension carries (almost) no information
 SIGMAS = 3.0

@@ -7,9 +7,9 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("--model", "--device") or argv[0].startswith("--model="):
-        from .app import main as run_editor
+        from faceedit.gui.app import main as run_editor
         return run_editor(argv)
-    from .commands import main as run_command
+    from faceedit.cli.commands import main as run_command
     return run_command(argv)
 
 

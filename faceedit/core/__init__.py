@@ -1,0 +1,1 @@
+"""The torch layer: network, likelihoods, model file, latent maths, images, device. Imports no Qt."""

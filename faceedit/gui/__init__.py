@@ -1,0 +1,1 @@
+"""The desktop editor: the engine (worker thread), the window and its widgets."""
