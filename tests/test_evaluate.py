@@ -14,6 +14,7 @@ from faceedit.core.modelfile import load_network, save_model_file
 from synthetic import make_celeba
 from training import cli
 from training.data import load_faces
+from training.judge import save_judge, train_judge
 from training.loop import TrainConfig, build_metadata
 from training.metrics import evaluate_split, mig, reconstruction_metrics, ssim_per_image
 
@@ -42,6 +43,18 @@ def models(celeba, tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     return (write_model(folder / "beta1.pt", data, 1.0, seed=1),
             write_model(folder / "seed_beta4.pt", data, 4.0, seed=2, limit=5000, epochs=12))
+
+
+@pytest.fixture(scope="module")
+def judge(celeba, tmp_path_factory):
+    """A judge of the synthetic faces' 4 attributes, trained for one epoch (it only needs to run, not to be good)."""
+    data = load_faces(celeba, use_cache=False)
+    train = data.indices("train")
+    j = train_judge(data.images[train], data.attributes[train], data.attribute_names, epochs=1, batch_size=16,
+                    progress=False)
+    path = tmp_path_factory.mktemp("judge") / "judge.pt"
+    save_judge(path, j, {"epochs": 1})
+    return path
 
 
 def evaluate(*argv):
@@ -102,15 +115,16 @@ def test_mig_is_one_for_a_latent_that_copies_the_attributes_and_zero_for_noise()
     assert mig(noise, attributes) < 0.02
 
 
-def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, tmp_path, capsys):
+def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, judge, tmp_path, capsys):
     beta1, seed = models
     before = load_network(beta1)[2]
     out_json, report = tmp_path / "out" / "metrics.json", tmp_path / "docs"
     rc = evaluate(beta1, seed, "--data", celeba, "--split", "test", "--json", out_json, "--report", report,
-                  "--store", "--cache-dir", tmp_path / "cache")
+                  "--store", "--cache-dir", tmp_path / "cache", "--judge", judge)
     assert rc == 0
     stdout = capsys.readouterr().out
-    assert "PSNR" in stdout and "β=1 (beta1)" in stdout and "seed setup (5k images, 12 epochs)" in stdout
+    assert "PSNR" in stdout and "β=1 sse (beta1)" in stdout and "seed setup (5k images, 12 epochs), sse" in stdout
+    assert "retention" in stdout and "FD samples" in stdout
 
     saved = json.loads(out_json.read_text(encoding="utf-8"))
     assert saved["split"] == "test" and saved["images"] == 10
@@ -119,11 +133,22 @@ def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, tmp_path
         metrics = entry["metrics"]
         assert {"sse", "psnr", "ssim", "kl", "kl_per_dim", "active_units", "mig", "mig_sd"} <= set(metrics)
         assert len(metrics["kl_per_dim"]) == 8 and math.isfinite(metrics["psnr"]) and metrics["mig"] is not None
+        # the judge's columns: AUCs over the 4 attributes it shares with the data, distances ≥ 0
+        assert 0 <= metrics["judge_auc"] <= 1 and 0 < metrics["judge_auc_real"] <= 1
+        assert metrics["retention"] == pytest.approx(metrics["judge_auc"] / metrics["judge_auc_real"])
+        assert set(metrics["judge_auc_per_attribute"]) <= {"Smiling", "Eyeglasses", "Male", "Blond_Hair"}
+        assert metrics["fd_recon"] >= 0 and metrics["fd_samples"] >= 0
+        # edit precision for the data's named attributes the judge knows
+        assert set(metrics["edits"]) == {"Smiling", "Eyeglasses", "Male", "Blond_Hair"}
+        for e in metrics["edits"].values():
+            assert 0 <= e["flip"] <= 1 and 0 <= e["spill"] <= 1 and isinstance(e["renderable"], bool)
 
     # --store: the test metrics (without the per-dim KL) in "metrics", per-dim KL beside; the file still loads
     network, _, meta = load_network(beta1)
     stored = saved["models"][str(beta1)]["metrics"]
-    assert meta["metrics"]["test"] == {k: v for k, v in stored.items() if k not in ("kl_per_dim", "mig_sd")}
+    assert meta["metrics"]["test"] == {k: v for k, v in stored.items()  # the numbers, not the tables
+                                       if isinstance(v, (int, float)) and k != "mig_sd"}
+    assert "retention" in meta["metrics"]["test"] and "edits" not in meta["metrics"]["test"]
     assert meta["metrics"]["val"] == before["metrics"]["val"]
     assert meta["kl_per_dim"] == pytest.approx(stored["kl_per_dim"])
     z = torch.randn(2, 8)
@@ -131,11 +156,14 @@ def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, tmp_path
 
     # --report: the Markdown quotes the command and every image it references exists and opens
     text = (report / "beta-tradeoff.md").read_text(encoding="utf-8")
-    assert f"faceedit-train evaluate {beta1} {seed} --data {celeba}" in text
+    assert f"faceedit-train evaluate {beta1} {seed} --data {celeba}" in text and f"--judge {judge}" in text
     assert "per-image sum" in text.lower() and "β trade-off" in text
-    assert "| seed setup (5k images, 12 epochs) | 4 |" in text and "97%" in text and "120.53" in text
+    assert "| seed setup (5k images, 12 epochs), sse | 4 |" in text and "97%" in text and "120.53" in text
+    assert "retention ↑" in text and "Fréchet distance" in text
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(images) == 8
+    assert len(images) == 12  # 4 per model, the every-model grid, the rate-distortion plot, an edit grid per model
+    assert "## Edits: does a slider called Young make the face young?" in text and "| Smiling |" in text
+    assert "beta-tradeoff/rate-distortion.png" in images and "beta-tradeoff/all-reconstructions.png" in images
     for name in images:
         with Image.open(report / name) as im:
             assert im.width > 128 and im.height >= 128
@@ -144,7 +172,7 @@ def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, tmp_path
 def test_store_on_the_val_split_leaves_the_per_dim_kl_alone(models, celeba, tmp_path):
     beta1, _ = models
     before = load_network(beta1)[2]
-    assert evaluate(beta1, "--data", celeba, "--split", "val", "--store", "--cache-dir", tmp_path) == 0
+    assert evaluate(beta1, "--data", celeba, "--split", "val", "--store", "--cache-dir", tmp_path, "--no-judge") == 0
     after = load_network(beta1)[2]
     assert after["kl_per_dim"] == before["kl_per_dim"]
     assert after["metrics"]["val"]["images"] == 10 and "kl_per_dim" not in after["metrics"]["val"]
@@ -155,7 +183,8 @@ def test_a_bad_model_file_fails_clearly_and_stores_nothing(models, celeba, tmp_p
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"this is not a model")
     untouched = beta1.read_bytes()
-    rc = evaluate(beta1, bad, "--data", celeba, "--store", "--json", tmp_path / "m.json", "--cache-dir", tmp_path)
+    rc = evaluate(beta1, bad, "--data", celeba, "--store", "--json", tmp_path / "m.json", "--cache-dir", tmp_path,
+                  "--no-judge")
     assert rc != 0
     err = capsys.readouterr().err
     assert str(bad) in err and "not a readable model file" in err
@@ -163,3 +192,14 @@ def test_a_bad_model_file_fails_clearly_and_stores_nothing(models, celeba, tmp_p
 
     assert evaluate("no_such_model", "--data", celeba, "--cache-dir", tmp_path) != 0
     assert "no model named 'no_such_model'" in capsys.readouterr().err
+
+
+def test_a_missing_or_foreign_judge_is_one_clear_line(models, celeba, tmp_path, capsys):
+    beta1, _ = models
+    assert evaluate(beta1, "--data", celeba, "--cache-dir", tmp_path, "--judge", tmp_path / "none.pt") == 2
+    err = capsys.readouterr().err
+    assert "no attribute judge there" in err and "--no-judge" in err and err.count("\n") == 1
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"hello": torch.zeros(2)}, foreign)
+    assert evaluate(beta1, "--data", celeba, "--cache-dir", tmp_path, "--judge", foreign) == 2
+    assert "not a readable attribute judge" in capsys.readouterr().err

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from faceedit.core.device import choose_device
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, LIKELIHOODS
-from faceedit.core.modelfile import ModelFileError
+from faceedit.core.modelfile import ModelFileError, load_network
 
 from .data import DataError, load_faces
+from .judge import JudgeError
 from .loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
 
 
@@ -46,6 +47,8 @@ def _add_train(sub) -> None:
     p.add_argument("--refine-channels", type=int, help="width of the final 64×64 refinement conv (0: none)")
     p.add_argument("--cache-dir", help="where the decoded uint8 image cache goes")
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="skip choosing the prior and scaling the attribute directions with the judge at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -58,16 +61,83 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--report", metavar="DIR", help="write DIR/beta-tradeoff.md and its images in DIR/beta-tradeoff/")
     p.add_argument("--label", nargs="+", help="names for the models in the table and report, in order")
     p.add_argument("--store", action="store_true", help="also store the metrics in each model file's metadata")
+    p.add_argument("--judge", metavar="FILE", help="attribute judge file (default: the bundled one)")
+    p.add_argument("--no-judge", action="store_true", help="skip the judge's columns (retention, feature distances)")
     p.add_argument("--device", help="auto (default), mps, cuda or cpu")
     p.add_argument("--cache-dir")
     p.add_argument("--seed", type=int, default=0, help="seed for the split of a plain folder")
+
+
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="choose the prior and scale the attribute directions of model files, by measurement",
+                       description="Fit the prior for random faces and choose, scale and judge the attribute directions "
+                                   "(+1 flips the attribute judge for 80%% of validation faces without the attribute); "
+                                   "stores the result in each model file.")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model files")
+    p.add_argument("--data", required=True, help="the data the models were trained on")
+    p.add_argument("--judge", metavar="FILE", help="attribute judge file (default: the bundled one)")
+    p.add_argument("--device", help="auto (default), mps, cuda or cpu")
+    p.add_argument("--cache-dir")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split of a plain folder")
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import calibrate_file
+    from .judge import load_judge
+    device = choose_device(args.device)
+    judge = load_judge(args.judge)
+    for path in args.models:
+        load_network(path)  # a bad file fails before the data is read
+    data = load_faces(args.data, seed=args.seed, cache_dir=args.cache_dir, progress=sys.stderr.isatty())
+    for path in args.models:
+        print(f"calibrating {path}…", file=sys.stderr)
+        updates = calibrate_file(path, data, judge, device, progress=lambda m: print(m, file=sys.stderr))
+        chosen = updates["calibration"]
+        print(f"{path}: prior {chosen['prior']['chosen']}"
+              + (f", directions {chosen['directions']['chosen']}" if "directions" in chosen else ""))
+    return 0
+
+
+def _add_judge(sub) -> None:
+    p = sub.add_parser("judge", help="train the attribute judge that evaluate uses to measure models",
+                       description="Train the attribute judge (a small CNN reading the 40 CelebA attributes) on the "
+                                   "training split's real faces, and report its AUC per attribute on the test split.")
+    p.add_argument("--data", required=True, help="CelebA folder with list_attr_celeba.txt")
+    p.add_argument("--out", help="judge file (default: the bundled resources/judge/attributes.pt)")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir")
+
+
+def cmd_judge(args) -> int:
+    from .judge import auc_per_attribute, judge_path, save_judge, train_judge
+    if args.epochs < 1:
+        raise ValueError("--epochs must be at least 1")
+    data = load_faces(args.data, seed=args.seed, cache_dir=args.cache_dir, progress=sys.stderr.isatty())
+    if data.attributes is None:
+        raise DataError(f"{args.data}: no list_attr_celeba.txt, so there is nothing to teach the judge")
+    train, test = data.indices("train"), data.indices("test")
+    judge = train_judge(data.images[train], data.attributes[train], data.attribute_names, epochs=args.epochs,
+                        seed=args.seed)
+    judge.test_auc = auc_per_attribute(judge.probabilities(data.images[test]), data.attributes[test],
+                                       data.attribute_names)
+    for name, value in sorted(judge.test_auc.items(), key=lambda kv: kv[1]):
+        print(f"{name:22s} AUC {value:.3f}")
+    mean = sum(judge.test_auc.values()) / len(judge.test_auc)
+    print(f"mean AUC on {len(test)} test faces: {mean:.3f}")
+    out = Path(args.out) if args.out else judge_path()
+    save_judge(out, judge, {"data": data.root, "epochs": args.epochs, "seed": args.seed, "train_images": len(train),
+                            "test_images": len(test), "mean_test_auc": mean})
+    print(f"wrote {out}")
+    return 0
 
 
 def _train_config(args, beta: float) -> TrainConfig:
     cfg = TrainConfig(beta=beta, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       lr_schedule=args.lr_schedule, seed=args.seed, objective=args.objective,
                       likelihood=args.likelihood, gamma=args.gamma,
-                      c_max=args.c_max, kl_warmup_epochs=args.kl_warmup, flip=not args.no_flip, limit=args.limit)
+                      c_max=args.c_max, kl_warmup_epochs=args.kl_warmup, flip=not args.no_flip, limit=args.limit,
+                      calibrate=not args.no_calibrate)
     if args.channels:
         cfg.channels = list(args.channels)
     if args.refine_channels is not None:
@@ -133,9 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_judge(sub)
+    _add_calibrate(sub)
     args = parser.parse_args(argv)
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "judge": cmd_judge, "calibrate": cmd_calibrate}
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+        return commands[args.command](args)
     except TrainingStopped as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 130
@@ -145,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 3
-    except (DataError, ModelFileError, ValueError, FileNotFoundError) as e:
+    except (DataError, ModelFileError, JudgeError, ValueError, FileNotFoundError) as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -12,66 +12,19 @@ import datetime as _dt
 import json
 import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from faceedit.formats import catalog
 from faceedit.core.device import choose_device
-from faceedit.core.facemodel import FaceModel, load_model
+from faceedit.core.facemodel import load_model
 from faceedit.core.modelfile import atomic_write, load_network, update_metadata
 
 from .data import DataError, FaceData, load_faces
+from .edits import edit_precision
+from .judge import JudgeError, load_judge
 from .metrics import evaluate_split
-
-SEED_SETUP = {"beta": 4.0, "limit": 5000, "epochs": 12}  # the seed's own training run
-SEED_SETUP_LABEL = "seed setup (5k images, 12 epochs)"
-MIG_BOOTSTRAP = 30  # resamples for the MIG's bootstrap standard deviation
-
-
-@dataclass
-class Evaluated:
-    """One model's results on the split."""
-
-    key: str  # the model argument as given (bundled name or path)
-    label: str  # how the report and the table name it
-    model: FaceModel
-    metrics: dict  # evaluate_split's dict, including kl_per_dim
-
-    @property
-    def bundled(self) -> bool:
-        return self.model.path.resolve().parent == catalog.bundled_dir().resolve()
-
-    @property
-    def seed_setup(self) -> bool:
-        return is_seed_setup(self.model)
-
-    def training(self) -> dict:
-        return training_summary(self.model)
-
-
-def training_summary(model: FaceModel) -> dict:
-    """How a model was trained, from its metadata: images used, epochs, device, data root."""
-    meta = model.metadata
-    training = meta.get("training") or {}
-    data = meta.get("data") or {}
-    available = (data.get("splits") or {}).get("train")
-    limit = training.get("limit")
-    images = min(limit, available) if limit and available else limit or available
-    return {"images": images, "epochs": training.get("epochs"), "device": training.get("device"),
-            "data": data.get("root"), "kl_warmup_epochs": training.get("kl_warmup_epochs"),
-            "limit": limit}
-
-
-def is_seed_setup(model: FaceModel) -> bool:
-    training = model.metadata.get("training") or {}
-    return (model.beta == SEED_SETUP["beta"] and training.get("limit") == SEED_SETUP["limit"]
-            and training.get("epochs") == SEED_SETUP["epochs"])
-
-
-def model_label(model: FaceModel) -> str:
-    return SEED_SETUP_LABEL if is_seed_setup(model) else f"β={model.beta:g} ({model.name})"
+from .results import MIG_BOOTSTRAP, Evaluated, format_table, model_label
 
 
 def regenerate_command(args) -> str:
@@ -81,6 +34,10 @@ def regenerate_command(args) -> str:
         parts += ["--seed", str(args.seed)]
     if getattr(args, "label", None):
         parts += ["--label", *args.label]
+    if getattr(args, "judge", None):
+        parts += ["--judge", str(args.judge)]
+    if getattr(args, "no_judge", False):
+        parts.append("--no-judge")
     if args.report:
         parts += ["--report", str(args.report)]
     if args.json:
@@ -94,31 +51,6 @@ def _split_data(data: FaceData, split: str) -> tuple[torch.Tensor, torch.Tensor 
         raise DataError(f"{data.root}: the {split} split has {len(idx)} images; need at least 2 to evaluate")
     attributes = data.attributes[idx] if data.attributes is not None else None
     return data.images[idx], attributes
-
-
-def format_table(results: list[Evaluated], split: str, images: int) -> str:
-    head = ["model", "β", "SSE", "PSNR dB", "SSIM", "KL nats", "active", "MIG ± bootstrap sd"]
-    rows = []
-    for r in results:
-        m = r.metrics
-        rows.append([r.label, f"{r.model.beta:g}", f"{m['sse']:.2f}", f"{m['psnr']:.2f}", f"{m['ssim']:.4f}",
-                     f"{m['kl']:.2f}", f"{m['active_units']}/{len(m['kl_per_dim'])}", format_mig(m)])
-    widths = [max(len(str(c)) for c in col) for col in zip(head, *rows)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    out = [f"{split} split, {images} images (per image: SSE summed over the 3×64×64 values in [0,1]; "
-           f"KL in nats summed over dimensions)", line(head), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
-
-
-def format_mig(metrics: dict) -> str:
-    value, sd = metrics.get("mig"), metrics.get("mig_sd")
-    if value is None:
-        return "–"
-    return f"{value:.4f}" if sd is None else f"{value:.4f} ± {sd:.4f}"
 
 
 def results_json(results: list[Evaluated], data: FaceData, split: str, images: int, command: str) -> dict:
@@ -135,7 +67,7 @@ def store_metrics(r: Evaluated, split: str, data_root: str) -> None:
     path = r.model.path
     current = load_network(path)[2]
     metrics = dict(current.get("metrics") or {})
-    metrics[split] = {k: v for k, v in r.metrics.items() if k not in ("kl_per_dim", "mig_sd")}
+    metrics[split] = {k: v for k, v in r.metrics.items() if isinstance(v, (int, float)) and k != "mig_sd"}
     evaluated_on = dict(current.get("evaluated_on") or {})
     evaluated_on[split] = {"data": data_root, "images": r.metrics["images"],
                            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
@@ -144,6 +76,18 @@ def store_metrics(r: Evaluated, split: str, data_root: str) -> None:
         updates["kl_per_dim"] = [float(v) for v in r.metrics["kl_per_dim"]]
     update_metadata(path, updates)
     load_network(path)  # raises ModelFileError if the written file does not load
+
+
+def _judge_reference(args, images: torch.Tensor, attributes: torch.Tensor | None, data_names: list[str]):
+    """The attribute judge's view of the real faces, or None with --no-judge."""
+    if getattr(args, "no_judge", False):
+        return None
+    from .fidelity import Reference
+    try:
+        judge = load_judge(getattr(args, "judge", None))
+    except JudgeError as e:
+        raise JudgeError(f"{e}; or pass --no-judge to evaluate without it") from None
+    return Reference(judge, images, attributes, data_names)
 
 
 def evaluate_models(args) -> int:
@@ -156,10 +100,15 @@ def evaluate_models(args) -> int:
         raise ValueError(f"--label: {len(labels)} labels for {len(keys)} models")
     data = load_faces(args.data, seed=args.seed, cache_dir=args.cache_dir, progress=sys.stderr.isatty())
     images, attributes = _split_data(data, args.split)
+    reference = _judge_reference(args, images, attributes, data.attribute_names)
     results = []
     for i, (key, model) in enumerate(models):
         print(f"evaluating {key} on {len(images)} {args.split} images ({device})…", file=sys.stderr)
         metrics = evaluate_split(model.network, images, attributes, mig_bootstrap=MIG_BOOTSTRAP)
+        if reference is not None:
+            metrics.update(reference.measure(model))
+            if attributes is not None and model.attributes:
+                metrics["edits"] = edit_precision(model, reference.judge, images, attributes, data.attribute_names)
         results.append(Evaluated(key, labels[i] if labels else model_label(model), model, metrics))
     print(format_table(results, args.split, len(images)))
     command = regenerate_command(args)

@@ -20,6 +20,7 @@ import faceedit
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, make_likelihood
 from faceedit.core.model import ArchConfig, BetaVAE, Objective, loss_terms
 from faceedit.core.modelfile import atomic_write, save_model_file
+from faceedit.core.prior import fit_gaussian
 
 from .data import FaceData
 from .directions import attribute_directions
@@ -53,6 +54,7 @@ class TrainConfig:
     flip: bool = True  # random horizontal flips
     limit: int | None = None
     gallery_size: int = 64
+    calibrate: bool = True  # choose the prior and scale the directions with the attribute judge (training.calibrate)
     latent_dim: int = 128
     channels: list[int] = field(default_factory=lambda: list(ArchConfig().channels))
     refine_channels: int = ArchConfig().refine_channels
@@ -257,6 +259,14 @@ class Trainer:
         metadata = build_metadata(self.model, self.data, self.train_idx, self.cfg, self.device)
         metadata["training"] = {**asdict(self.cfg), "steps": self.step, "device": str(self.device), "versions": _versions()}
         save_model_file(self.out, self.model, self.objective, metadata, likelihood=self.likelihood.to_dict())
+        if self.cfg.calibrate:
+            from .calibrate import calibrate_file
+            from .judge import JudgeError, load_judge
+            try:
+                judge = load_judge()
+            except JudgeError:
+                judge = None  # the prior is still fitted, to μ; directions stay the regression's
+            calibrate_file(self.out, self.data, judge, self.device, progress=lambda m: None, train_idx=self.train_idx)
         return self.out
 
 
@@ -278,6 +288,7 @@ def build_metadata(model: BetaVAE, data: FaceData, train_idx: torch.Tensor, cfg:
         meta["kl_per_dim"] = ref["kl_per_dim"]
     mu, _ = encode_all(model, data.images[train_idx])
     meta["mu_mean"], meta["mu_std"] = mu.mean(0), mu.std(0)
+    meta["prior"] = fit_gaussian(mu).to_dict()
     if data.attributes is not None and data.attribute_names:
         meta["attribute_names"] = list(data.attribute_names)
         meta["attribute_directions"] = attribute_directions(mu, data.attributes[train_idx])

@@ -26,7 +26,8 @@ from faceedit.core.latent import sample_prior, slerp, traversal
 from faceedit.core.modelfile import atomic_write
 
 from .data import FaceData
-from .evaluate import MIG_BOOTSTRAP, SEED_SETUP, Evaluated, format_mig
+from .results import MIG_BOOTSTRAP, SEED_SETUP, TARGETS, Evaluated, format_mig
+from .edits import RENDERABLE_AUC
 from .metrics import ACTIVE_KL, MIG_BINS
 
 REPORT_NAME = "beta-tradeoff"
@@ -39,14 +40,11 @@ PAIRS = ((0, 1), (2, 3), (4, 5))
 STEPS = 8  # slerp steps per strip, ends included
 PRIOR_SAMPLES = 16
 
-# Targets of issue 3 on the test split: PSNR per β; KL falls as β rises; MIG rises from β=1 to β=10.
-TARGET_PSNR = {1.0: 21.0, 4.0: 18.6, 10.0: 17.0}
-# The seed's claims for its setup (β=4, 5,000 training images, 12 epochs).
-SEED_RECON, SEED_KLD, SEED_QUALITY = 120.53, 289.25, 0.97
-BUNDLED_DATA_NOTE = (
-    "The bundled models were trained on a GPU machine from a 64×64 JPEG (quality 95) re-encode of these "
-    "same images, because that machine could not take the originals; this report evaluates them on the "
-    "original images, cropped and resized to 64×64 by `training.data` without the JPEG step.")
+# Targets on the test split and the seed's claims live in training/targets.json (data, not code).
+TARGET_PSNR = {float(b): v for b, v in TARGETS["psnr"]["by_beta"].items()}
+TARGET_RETENTION = {float(b): v for b, v in TARGETS["retention"]["by_beta"].items()}
+SEED_RECON, SEED_KLD, SEED_QUALITY = (TARGETS["seed"][k] for k in ("recon", "kld", "quality"))
+COMPARISON_FACES = 8  # faces in the every-model reconstruction grid
 
 
 # -- images ---------------------------------------------------------------------------------------
@@ -58,10 +56,10 @@ def _font(size: int = 15) -> ImageFont.ImageFont:
 
 
 def save_grid(path: Path, tiles: torch.Tensor, columns: int, row_labels: list[str] | None = None,
-              column_labels: list[str] | None = None) -> None:
-    """N×3×64×64 faces (uint8 or float in [0,1]) → one PNG, row by row, upscaled ×SCALE, with labels."""
+              column_labels: list[str] | None = None, scale: int = SCALE) -> None:
+    """N×3×64×64 faces (uint8 or float in [0,1]) → one PNG, row by row, upscaled ×scale, with labels."""
     x = tiles.float() / 255 if tiles.dtype == torch.uint8 else tiles.float()
-    x = F.interpolate(x.clamp(0, 1), scale_factor=SCALE, mode="nearest")
+    x = F.interpolate(x.clamp(0, 1), scale_factor=scale, mode="nearest")
     grid = to_pil(make_grid(x, nrow=columns, padding=PAD, pad_value=1.0))
     font = _font()
     left = 10 + max((int(font.getlength(t)) for t in row_labels), default=-10) if row_labels else 0
@@ -69,7 +67,7 @@ def save_grid(path: Path, tiles: torch.Tensor, columns: int, row_labels: list[st
     canvas = Image.new("RGB", (grid.width + left, grid.height + top), "white")
     canvas.paste(grid, (left, top))
     draw = ImageDraw.Draw(canvas)
-    cell = 64 * SCALE + PAD
+    cell = 64 * scale + PAD
     for i, text in enumerate(row_labels or []):
         draw.text((4, top + PAD + i * cell + cell // 2), text, fill="black", font=font, anchor="lm")
     for j, text in enumerate(column_labels or []):
@@ -118,9 +116,11 @@ def model_images(r: Evaluated, images: torch.Tensor, folder: Path, prefix: str) 
         out["interpolations"] = ("Spherical interpolation (slerp) between the μ codes of pairs of faces of the "
                                  f"split, {STEPS} steps; the outer columns are the photos themselves.")
 
-    z = sample_prior(PRIOR_SAMPLES, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    z = sample_prior(PRIOR_SAMPLES, model.latent_dim, generator=torch.Generator().manual_seed(0), prior=model.prior)
     save_grid(folder / f"{prefix}-prior-samples.png", model.decode(z), PRIOR_SAMPLES // 2)
-    out["prior-samples"] = f"{PRIOR_SAMPLES} samples z ~ N(0, I) (seed 0), decoded."
+    which = ("the Gaussian fitted to the training codes after training (the model file's prior)"
+             if model.prior.scale_tril is not None else "N(0, I) (this model file has no fitted prior)")
+    out["prior-samples"] = f"{PRIOR_SAMPLES} samples from {which}, temperature 1 (seed 0), decoded."
     return {kind: {"file": f"{folder.name}/{prefix}-{kind}.png", "caption": caption} for kind, caption in out.items()}
 
 
@@ -150,15 +150,67 @@ def _slug(r: Evaluated, taken: set[str]) -> str:
     return slug
 
 
+def _num(m: dict, key: str, fmt: str) -> str:
+    return "–" if m.get(key) is None else format(m[key], fmt)
+
+
 def table(results: list[Evaluated]) -> list[str]:
-    lines = ["| model | β | trained on | SSE ↓ | PSNR dB ↑ | SSIM ↑ | KL nats | active units | attribute-MIG |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| model | β | likelihood (σ) | trained on | SSE ↓ | PSNR dB ↑ | SSIM ↑ | KL nats | active units | "
+             "attribute-MIG | retention ↑ | FD recon ↓ | FD samples ↓ |",
+             "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         m = r.metrics
-        lines.append(f"| {r.label} | {r.model.beta:g} | {_trained_on(r)} | {m['sse']:.2f} | {m['psnr']:.2f} | "
+        sigma = r.model.likelihood.get("sigma")
+        lik = r.family + (f" ({sigma:.4f})" if sigma is not None else "")
+        lines.append(f"| {r.label} | {r.model.beta:g} | {lik} | {_trained_on(r)} | {m['sse']:.2f} | {m['psnr']:.2f} | "
                      f"{m['ssim']:.4f} | {m['kl']:.2f} | {m['active_units']} / {len(m['kl_per_dim'])} | "
-                     f"{format_mig(m)} |")
+                     f"{format_mig(m)} | {_num(m, 'retention', '.3f')} | {_num(m, 'fd_recon', '.2f')} | "
+                     f"{_num(m, 'fd_samples', '.2f')} |")
     return lines
+
+
+def rate_distortion_plot(path: Path, results: list[Evaluated]) -> bool:
+    """KL (rate) against PSNR (distortion), one line per likelihood family; False without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    fig = Figure(figsize=(6.4, 4.2), dpi=110)
+    ax = fig.add_subplot()
+    families: dict[str, list[Evaluated]] = {}
+    for r in results:
+        if not r.seed_setup:
+            families.setdefault(r.family, []).append(r)
+    for family, rs in sorted(families.items()):
+        rs = sorted(rs, key=lambda r: r.model.beta)
+        ax.plot([r.metrics["kl"] for r in rs], [r.metrics["psnr"] for r in rs], marker="o", label=f"{family} likelihood")
+        for r in rs:
+            ax.annotate(f"β={r.model.beta:g}", (r.metrics["kl"], r.metrics["psnr"]), textcoords="offset points",
+                        xytext=(6, -10), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("rate: KL, nats per image (log scale)")
+    ax.set_ylabel("distortion: PSNR, dB (higher is better)")
+    ax.set_title("Rate–distortion on the held-out split")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    return True
+
+
+def comparison_grid(path: Path, results: list[Evaluated], images: torch.Tensor) -> None:
+    """The same test faces reconstructed by every model: one row per model under the originals."""
+    faces = images[:COMPARISON_FACES]
+    rows = [faces.float() / 255] + [r.model.decode(r.model.encode(faces)[0]) for r in results]
+    save_grid(path, torch.cat(rows), len(faces), row_labels=["original"] + [_ascii(r.label) for r in results])
+
+
+def _ascii(text: str) -> str:
+    """Pillow's default font has no β or σ."""
+    return text.replace("β", "beta").replace("σ", "sigma").encode("ascii", "replace").decode()
 
 
 def targets_section(results: list[Evaluated], split: str) -> list[str]:
@@ -167,12 +219,25 @@ def targets_section(results: list[Evaluated], split: str) -> list[str]:
         return []
     yes = lambda ok: "**met**" if ok else "**not met**"  # noqa: E731
     lines = ["## Targets", "",
-             f"The targets of the bundled models (set on the test split), measured here on the {split} split:", "",
+             f"The targets of the bundled models ({TARGETS['psnr']['source']}; `training/targets.json`), "
+             f"measured here on the {split} split:", "",
              "| target | measured | |", "|---|---|---|"]
     for r in bundled:
         if r.model.beta in TARGET_PSNR:
             goal, psnr = TARGET_PSNR[r.model.beta], r.metrics["psnr"]
             lines.append(f"| PSNR β={r.model.beta:g} ≥ {goal:.1f} dB | {psnr:.2f} dB | {yes(psnr >= goal)} |")
+        retention = r.metrics.get("retention")
+        if r.model.beta in TARGET_RETENTION and retention is not None:
+            goal = TARGET_RETENTION[r.model.beta]
+            lines.append(f"| attribute retention β={r.model.beta:g} ≥ {goal:.2f} | {retention:.3f} | "
+                         f"{yes(retention >= goal)} |")
+    for r in bundled:
+        old = next((o for o in results if o.family != r.family and o.model.beta == r.model.beta
+                    and not o.seed_setup and o.metrics.get("fd_samples") is not None), None)
+        if old is not None and r.metrics.get("fd_samples") is not None:
+            a, b = r.metrics["fd_samples"], old.metrics["fd_samples"]
+            lines.append(f"| samples' feature distance β={r.model.beta:g} no worse than {old.label} | "
+                         f"{a:.2f} vs {b:.2f} | {yes(a <= b)} |")
     if len(bundled) > 1:
         kls = [r.metrics["kl"] for r in bundled]
         falls = all(a > b for a, b in zip(kls, kls[1:]))
@@ -287,14 +352,78 @@ def seed_section(results: list[Evaluated], images: torch.Tensor, split: str) -> 
     return lines + [""]
 
 
+EDIT_AMOUNTS = (-2, -1, 0, 1, 2)
+EDIT_FACES = 6
+
+
+def edits_section(folder: Path, results: list[Evaluated], images: torch.Tensor) -> list[str]:
+    """Edit precision per model (from evaluate's ``edits``) and a grid of every named edit."""
+    judged = [r for r in results if r.metrics.get("edits")]
+    if not judged:
+        return []
+    lines = ["## Edits: does a slider called Young make the face young?", "",
+             f"For every named attribute, faces of the split without it get +1 and faces with it get −1, along the "
+             f"model's own directions (`training/edits.py`). *flip +1* / *flip −1*: the share the judge then reads "
+             f"on the asked side (threshold set on the model's own reconstructions); *target*: the mean change of "
+             f"the judge's probability in the asked direction; *spill*: the mean |change| of the other attributes' "
+             f"probabilities, and the largest one; *renderable*: the judge tells the model's reconstructions with "
+             f"and without the attribute apart at AUC ≥ {RENDERABLE_AUC}.", ""]
+    for r in judged:
+        scaled = "scaled so that +1 flips 80% of validation faces" if r.model.attributes_scaled else "unscaled"
+        lines += [f"### {r.label}", "", f"Directions: {scaled}.", "",
+                  "| attribute | flip +1 | flip −1 | target | spill | largest spill | renderable (AUC) |",
+                  "|---|---:|---:|---:|---:|---|---|"]
+        edits = r.metrics["edits"]
+        for name, e in edits.items():
+            pct = lambda v: "–" if v is None else f"{v:.0%}"  # noqa: E731
+            auc = "–" if e.get("recon_auc") is None else f"{e['recon_auc']:.2f}"
+            lines.append(f"| {name.replace('_', ' ')} | {pct(e['flip_add'])} | {pct(e['flip_remove'])} | "
+                         f"{e['target']:+.3f} | {e['spill']:.3f} | {e['max_spill']:.3f} → "
+                         f"{(e['max_spill_to'] or '–').replace('_', ' ')} | {'yes' if e['renderable'] else 'no'} ({auc}) |")
+        mean_spill = sum(e["spill"] for e in edits.values()) / len(edits)
+        reach = sum((e["flip_add"] or 0) >= 0.8 for e in edits.values())
+        lines += ["", f"{reach} of {len(edits)} named attributes flip ≥ 80% at +1; mean spill {mean_spill:.3f}; "
+                      f"{sum(e['renderable'] for e in edits.values())} renderable.", ""]
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(r.key).stem).strip("-") or "model"
+        grid = edit_grid(folder / f"{slug}-edits.png", r, images, list(edits))
+        lines += [f"![{r.label}: every named edit]({folder.name}/{grid.name})", "",
+                  f"Each row is one attribute; each group of {len(EDIT_AMOUNTS)} columns is one of the first "
+                  f"{EDIT_FACES} faces of the split edited by {', '.join(f'{a:+d}' for a in EDIT_AMOUNTS)}.", ""]
+    return lines
+
+
+def edit_grid(path: Path, r: Evaluated, images: torch.Tensor, names: list[str]) -> Path:
+    model = r.model
+    mu = model.encode(images[:EDIT_FACES])[0]
+    tiles = []
+    for name in names:
+        step = model.attributes[name]
+        for z in mu:
+            tiles.append(model.decode(torch.stack([z + a * step for a in EDIT_AMOUNTS])))
+    columns = len(EDIT_AMOUNTS) * len(mu)
+    save_grid(path, torch.cat(tiles), columns, row_labels=[n.replace("_", " ") for n in names],
+              column_labels=[f"{a:+d}" for _ in mu for a in EDIT_AMOUNTS], scale=1)
+    return path
+
+
+def figures_section(folder: Path, results: list[Evaluated], images: torch.Tensor) -> list[str]:
+    comparison_grid(folder / "all-reconstructions.png", results, images)
+    lines = [f"**The same {min(COMPARISON_FACES, len(images))} faces, every model.** The first faces of the split "
+             f"(top row) and each model's reconstruction from μ, one row per model in the table's order.", "",
+             f"![every model's reconstructions]({folder.name}/all-reconstructions.png)", ""]
+    if rate_distortion_plot(folder / "rate-distortion.png", results):
+        lines += ["**Rate against distortion.** KL (nats per image, log scale) against PSNR, one line per "
+                  "likelihood family; β rises to the left along each line.", "",
+                  f"![rate-distortion plot]({folder.name}/rate-distortion.png)", ""]
+    return lines
+
+
 def provenance(results: list[Evaluated], data: FaceData) -> list[str]:
     lines = []
     for r in results:
         t = r.training()
         where = f" from `{t['data']}`" if t["data"] else ""
         lines.append(f"* {r.label} — `{r.key}`: β={r.model.beta:g}, trained on {_trained_on(r)}{where}.")
-    if any(r.bundled and r.training()["data"] not in (None, data.root) for r in results):
-        lines += ["", BUNDLED_DATA_NOTE]
     return lines
 
 
@@ -321,10 +450,18 @@ def write_report(out_dir: Path, results: list[Evaluated], *, data: FaceData, spl
         f"discretised into {MIG_BINS} equal-width bins, and each binary attribute that varies in the split; averaged "
         f"over the attributes. 0 means no single dimension captures an attribute better than the next one, 1 means "
         f"one dimension captures it completely. The ± is the standard deviation over {MIG_BOOTSTRAP} bootstrap "
-        f"resamples of the images: MIG differences smaller than about twice it are noise.", "",
+        f"resamples of the images: MIG differences smaller than about twice it are noise.",
+        "* The attribute judge (`training/judge.py`, `resources/judge/attributes.pt`) is a small CNN trained on the "
+        "real training faces to read the 40 CelebA attributes. *Retention* is its mean AUC over the attributes on a "
+        "model's reconstructions divided by its mean AUC on the original faces: 1.0 means the reconstructions keep "
+        "everything the judge can see. *FD* is the Fréchet distance between the judge's 256-d pooled features of the "
+        "real faces of the split and of the reconstructions (*FD recon*) or of 2,000 samples from the model's prior "
+        "at temperature 1 (*FD samples*): lower is closer to real faces.", "",
         "The models:", "", *provenance(results, data), "",
         "## Results", "",
         *table(results), "",
+        *figures_section(folder, results, images),
+        *edits_section(folder, results, images),
         *targets_section(results, split),
         *seed_section(results, images, split),
         "## Images per model", "",

@@ -58,9 +58,10 @@ class CommandError(Exception):
 # ---------------------------------------------------------------------------------------------
 # Latents and pixels (public: the manifest documentation shows how to reproduce with these)
 
-def sample_latent(seed: int, dim: int = 128, temperature: float = 1.0) -> torch.Tensor:
-    """The prior sample that image ``i`` of ``generate --seed S`` starts from, with seed S + i."""
-    return sample_prior(1, dim, temperature, torch.Generator().manual_seed(seed))[0]
+def sample_latent(seed: int, dim: int = 128, temperature: float = 1.0, prior=None) -> torch.Tensor:
+    """The prior sample that image ``i`` of ``generate --seed S`` starts from, with seed S + i
+    (``prior``: the model's fitted prior, ``FaceModel.prior``; None: N(0, I))."""
+    return sample_prior(1, dim, temperature, torch.Generator().manual_seed(seed), prior)[0]
 
 
 def apply_edits(model: FaceModel, z: torch.Tensor, edits: dict[str, float]) -> torch.Tensor:
@@ -143,6 +144,9 @@ def resolve_edits(model: FaceModel, pairs: list[tuple[str, float]] | None) -> di
         if name in edits:
             raise CommandError(f"attribute {name} is set twice")
         edits[name] = value
+        problem = model.attribute_problem(name)
+        if problem:
+            print(f"faceedit: warning: {problem}; the edit may show little", file=sys.stderr)
     return {n: edits[n] for n in names if n in edits}
 
 
@@ -230,7 +234,7 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
     if crop and kind != "photo":
         raise CommandError(f"--crop applies to photos, and {spec} is not one")
     if kind == "seed":
-        return sample_latent(int(SEED.match(spec).group(1)), model.latent_dim, temperature)
+        return sample_latent(int(SEED.match(spec).group(1)), model.latent_dim, temperature, model.prior)
     if kind == "latent":
         record, where = _read_json_record(spec)
         return _latent_from(record, model, where)
@@ -429,7 +433,8 @@ def cmd_generate(args) -> int:
                 previous: list[Future] = []
                 for start in range(0, args.n, args.batch_size):
                     indices = range(start, min(start + args.batch_size, args.n))
-                    z = torch.stack([sample_latent(seed + i, model.latent_dim, args.temperature) for i in indices])
+                    z = torch.stack([sample_latent(seed + i, model.latent_dim, args.temperature, model.prior)
+                                     for i in indices])
                     z = apply_edits(model, z, edits)
                     saves = []
                     for i, pixels, code in zip(indices, render(model, z), z):
@@ -539,7 +544,23 @@ def cmd_models(args) -> int:
     widths = [max(len(line[c]) for line in lines) for c in range(4)]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
+    for name, path in rows:
+        note = _directions_note(path)
+        if note:
+            print(f"note: {name}: {note}")
     return 0
+
+
+def _directions_note(path: Path) -> str | None:
+    """Older files' attribute directions have no measured unit; say so where the models are listed."""
+    try:
+        meta = load_network(path)[2]
+    except ModelFileError:
+        return None
+    if meta.get("attribute_directions") is not None and meta.get("attribute_scales") is None:
+        return ("its attribute directions are unscaled (made before FaceEdit measured what +1 means); "
+                "run 'faceedit-train calibrate' on it to scale them")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

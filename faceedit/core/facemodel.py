@@ -9,6 +9,7 @@ import torch
 from faceedit.formats import catalog
 from faceedit.core.device import choose_device
 from faceedit.core.modelfile import load_network
+from faceedit.core.prior import Prior
 
 
 class FaceModel:
@@ -25,6 +26,8 @@ class FaceModel:
         self.device = device if isinstance(device, torch.device) else choose_device(device)
         self.network = network.to(self.device)
         self.name = str(self.metadata.get("name") or self.path.stem)
+        # The prior random faces come from: the Gaussian fitted after training, or N(0, I) for older files.
+        self.prior = Prior.from_dict(self.metadata.get("prior"), self.latent_dim)
 
     @property
     def beta(self) -> float:
@@ -79,10 +82,40 @@ class FaceModel:
         return g if g is not None else torch.zeros(0, self.latent_dim)
 
     @property
+    def likelihood(self) -> dict:
+        """How the reconstruction term was measured in training: ``{"name": "gaussian", "sigma": σ}`` or ``{"name": "sse"}``."""
+        return dict(self.metadata["likelihood"])
+
+    @property
     def attributes(self) -> dict[str, torch.Tensor]:
+        """Name → the step of an edit of +1 (the direction times its measured scale, where the file has one)."""
         names = self.metadata.get("attribute_names") or []
         dirs = self._meta_tensor("attribute_directions")
-        return {n: dirs[i] for i, n in enumerate(names)} if dirs is not None else {}
+        if dirs is None:
+            return {}
+        scales = self._meta_tensor("attribute_scales")
+        if scales is not None:
+            dirs = dirs * scales[:, None]
+        return {n: dirs[i] for i, n in enumerate(names)}
+
+    @property
+    def attributes_scaled(self) -> bool:
+        """Whether +1 is a measured unit (False: an older file's unscaled directions)."""
+        return self.metadata.get("attribute_scales") is not None
+
+    def attribute_problem(self, name: str) -> str | None:
+        """Why this model cannot render an attribute, measured, in plain words; None if it can."""
+        q = (self.metadata.get("attribute_quality") or {}).get(name)
+        if not isinstance(q, dict):
+            return None
+        label = name.replace("_", " ").lower()
+        if q.get("renderable") is False:
+            return (f"β={self.beta:g} does not keep {label}: the judge tells faces with and without it apart in "
+                    f"this model's reconstructions only at AUC {q.get('recon_auc') or 0:.2f}")
+        flip = q.get("flip")
+        if isinstance(flip, (int, float)) and flip < 0.5:
+            return f"β={self.beta:g} barely renders {label}: even a strong edit flips it for only {flip:.0%} of faces"
+        return None
 
     def __repr__(self) -> str:
         return f"FaceModel({self.name!r}, β={self.beta:g}, device={self.device})"

@@ -66,5 +66,9 @@ def apply_attributes(z: torch.Tensor, directions: torch.Tensor, amounts: dict[in
     return out
 
 
-def sample_prior(n: int, dim: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_prior(n: int, dim: int, temperature: float = 1.0, generator: torch.Generator | None = None,
+                 prior=None) -> torch.Tensor:
+    """n codes from the model's prior (a ``faceedit.core.prior.Prior``), or from N(0, I) when it has none."""
+    if prior is not None:
+        return prior.sample(n, temperature, generator)
     return torch.randn(n, dim, generator=generator) * temperature

@@ -17,7 +17,16 @@ Metadata keys (all optional except where noted):
 * ``kl_per_dim`` – list of D floats (nats, validation split)
 * ``mu_mean``, ``mu_std`` – tensors of shape D over the training data
 * ``attribute_names`` (list of str) and ``attribute_directions`` (tensor A×D)
+* ``attribute_scales`` – A positive floats: an edit of +1 moves z by scale × direction (measured so that
+  +1 flips the attribute judge for 80% of faces without it). Files without it use the directions as
+  they are (the first release's unscaled regression directions).
+* ``attribute_quality`` – per attribute, what calibration measured (flip rate, spill, renderable)
 * ``gallery`` – tensor G×D of μ codes of real held-out faces
+* ``prior`` – the Gaussian fitted to the training codes after training (see faceedit.core.prior);
+  files without it sample from N(0, I)
+
+Top-level ``likelihood`` – ``{"name": "gaussian", "sigma": σ}`` or ``{"name": "sse"}`` (see
+faceedit.core.likelihood); files written before it existed were trained with SSE.
 """
 from __future__ import annotations
 
@@ -32,6 +41,7 @@ import torch
 
 from faceedit.core.likelihood import make_likelihood
 from faceedit.core.model import ArchConfig, BetaVAE, Objective
+from faceedit.core.prior import Prior, PriorError
 
 FORMAT = "faceedit-model"
 VERSION = 1
@@ -124,6 +134,23 @@ def _validate_metadata(path: Path, meta: dict, latent_dim: int) -> None:
     names, dirs = meta.get("attribute_names"), meta.get("attribute_directions")
     if (names is None) != (dirs is None) or (names is not None and len(names) != len(dirs)):
         raise ModelFileError(path, "attribute names and directions do not match")
+    scales = meta.get("attribute_scales")
+    if scales is not None:
+        try:
+            s = torch.as_tensor(scales, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            raise ModelFileError(path, "metadata 'attribute_scales' is not numeric") from None
+        if dirs is None or tuple(s.shape) != (len(dirs),):
+            raise ModelFileError(path, f"metadata 'attribute_scales' has shape {tuple(s.shape)}, expected one per attribute")
+        if not (torch.isfinite(s).all() and (s > 0).all()):
+            raise ModelFileError(path, "metadata 'attribute_scales' must be positive finite numbers")
+    quality = meta.get("attribute_quality")
+    if quality is not None and not (isinstance(quality, dict) and all(isinstance(v, dict) for v in quality.values())):
+        raise ModelFileError(path, "metadata 'attribute_quality' is not a table per attribute")
+    try:
+        Prior.from_dict(meta.get("prior"), latent_dim)
+    except PriorError as e:
+        raise ModelFileError(path, str(e)) from None
     metrics = meta.get("metrics")
     if metrics is not None and not (isinstance(metrics, dict) and all(_metric_table(d) for d in metrics.values())):
         raise ModelFileError(path, "metadata 'metrics' is not a table of numbers per split")

@@ -345,7 +345,8 @@ class _Worker(QObject):
             return torch.as_tensor(np.asarray(args["latents"], dtype=np.float32)).reshape(-1, self._model.latent_dim)
         if request.kind == "prior":
             generator = torch.Generator().manual_seed(int(args["seed"]))
-            return sample_prior(args["count"], self._model.latent_dim, args["temperature"], generator)
+            return sample_prior(args["count"], self._model.latent_dim, args["temperature"], generator,
+                                self._model.prior)
         if request.kind == "path":
             keys = [torch.as_tensor(k, dtype=torch.float32) for k in args["keys"]]
             count = args["frames"]

@@ -1,0 +1,162 @@
+"""Edits judged by measurement (training.edits) on a synthetic model whose true direction is known,
+and the model file's direction scales."""
+import pytest
+import torch
+
+from faceedit import load_model
+from faceedit.core.model import ArchConfig, BetaVAE, Objective
+from faceedit.core.modelfile import ModelFileError, load_network, save_model_file
+from training.edits import EditJudge, calibrate, calibrate_scale, conditional_normals, edit_outcome, logistic_normals
+
+NAMES = ["Smiling", "Eyeglasses"]
+
+
+class PatchModel:
+    """A 'model' whose faces show attribute k as the brightness of patch k: brightness = sigmoid(4·z_k)."""
+
+    latent_dim = 3
+    attributes = {}
+
+    def decode(self, z):
+        z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, 3)
+        img = torch.zeros(len(z), 3, 64, 64)
+        for k in range(2):
+            img[:, :, :, k * 32:(k + 1) * 32] = torch.sigmoid(4 * z[:, k])[:, None, None, None]
+        return img
+
+    def encode(self, images):
+        x = images.float() / 255 if images.dtype == torch.uint8 else images
+        p = torch.stack([x[:, 0, :, :32].mean((1, 2)), x[:, 0, :, 32:].mean((1, 2))], 1).clamp(1e-4, 1 - 1e-4)
+        mu = torch.cat([torch.log(p / (1 - p)) / 4, torch.zeros(len(x), 1)], 1)
+        return mu, torch.zeros_like(mu)
+
+
+class PatchJudge:
+    """Reads each patch's brightness as the probability of its attribute."""
+
+    attribute_names = NAMES
+
+    def probabilities(self, images):
+        x = images.float() / 255 if images.dtype == torch.uint8 else images
+        return torch.stack([x[:, 0, :, :32].mean((1, 2)), x[:, 0, :, 32:].mean((1, 2))], 1)
+
+    def index(self, name):
+        return NAMES.index(name)
+
+
+def _edit_judge(z, labels):
+    ej = EditJudge.fit(PatchJudge(), PatchModel(), z, labels, NAMES)
+    return ej
+
+
+def _codes(z0, z1=None):
+    z0 = torch.as_tensor(z0, dtype=torch.float32)
+    z1 = torch.zeros_like(z0) if z1 is None else torch.as_tensor(z1, dtype=torch.float32)
+    return torch.stack([z0, z1, torch.zeros_like(z0)], 1)
+
+
+def test_thresholds_are_set_on_the_models_reconstructions():
+    z = _codes([-1.0, -0.5, 0.5, 1.0], [1, -1, 1, -1])
+    labels = torch.tensor([[-1, 1], [-1, -1], [1, 1], [1, -1]])
+    ej = _edit_judge(z, labels)
+    # Smiling separates perfectly between brightness sigmoid(-2) and sigmoid(2): the threshold lies between
+    assert torch.sigmoid(torch.tensor(-2.0)) < ej.thresholds[0] <= torch.sigmoid(torch.tensor(2.0)) + 1 / 255
+    assert ej.recon_auc["Smiling"] == 1.0 and ej.renderable("Smiling")
+
+
+def test_flip_rate_target_change_and_spill_arithmetic():
+    ej = _edit_judge(_codes([-1.0, 1.0]), torch.tensor([[-1, -1], [1, 1]]))
+    ej.thresholds = torch.tensor([0.5, 0.5])  # z_0 ≥ 0 reads as smiling
+    z = _codes([-0.2, -0.2, -2.0, -2.0])
+    step = torch.tensor([1.0, 0.0, 0.0])
+    out = edit_outcome(PatchModel(), ej, z, 0, step, +1)
+    assert out["flip"] == 0.5  # the two faces at −0.2 cross 0, the two at −2 do not
+    expected = (torch.sigmoid(torch.tensor([3.2, 3.2, -4.0, -4.0])) - torch.sigmoid(torch.tensor([-0.8, -0.8, -8.0, -8.0])))
+    assert out["target"] == pytest.approx(expected.mean().item(), abs=3e-3)  # uint8 rounding
+    assert out["spill"] == 0.0 and out["max_spill_to"] == "Eyeglasses"
+    # a step that also moves the other attribute spills exactly that much
+    leaky = edit_outcome(PatchModel(), ej, z, 0, torch.tensor([1.0, 1.0, 0.0]), +1)
+    as_uint8 = lambda v: round(255 * v) / 255  # noqa: E731 - the judge sees 8-bit faces
+    assert leaky["spill"] == pytest.approx(as_uint8(float(torch.sigmoid(torch.tensor(4.0)))) - as_uint8(0.5), abs=1e-5)
+    # −1 asks for the other side
+    removed = edit_outcome(PatchModel(), ej, _codes([0.5, 0.5, 3.0]), 0, step, -1)
+    assert removed["flip"] == pytest.approx(2 / 3)
+
+
+def test_scale_calibration_finds_the_smallest_step_that_flips_80_percent():
+    ej = _edit_judge(_codes([-1.0, 1.0]), torch.tensor([[-1, -1], [1, 1]]))
+    ej.thresholds = torch.tensor([0.5, 0.5])
+    z = _codes(-torch.linspace(0.02, 2.0, 100))  # faces without: z_0 spread over (−2, 0)
+    scale, outcome = calibrate_scale(PatchModel(), ej, z, 0, torch.tensor([1.0, 0.0, 0.0]), spread=1.0)
+    assert scale == pytest.approx(1.6, abs=0.08)
+    assert outcome["flip"] >= 0.8
+
+
+def test_calibrate_recovers_the_true_direction_and_unit():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 3, generator=g)
+    attrs = torch.where(z[:, :2] > 0, 1, -1)
+    images = (PatchModel().decode(z) * 255).round().to(torch.uint8)
+    result = calibrate(PatchModel(), PatchJudge(), z, attrs, images, attrs, NAMES, progress=lambda m: None)
+    for k in range(2):  # each direction points along its own axis
+        assert result.directions[k, k] > 0.95
+    # +1 is enough to flip 80% of faces without the attribute, and no more than a few σ
+    assert all(result.quality[n]["flip"] >= 0.8 for n in NAMES)
+    assert (result.scales > 0.5).all() and (result.scales < 4).all()
+    assert set(result.comparison) == {"ridge", "logistic", "conditional"}
+
+
+def test_conditional_normals_are_orthogonal_to_the_conditioned_normals():
+    g = torch.Generator().manual_seed(1)
+    mu = torch.randn(2000, 4, generator=g)
+    attrs = torch.stack([mu[:, 0] + 0.5 * mu[:, 1] > 0, mu[:, 1] > 0, mu[:, 2] > 0], 1).int() * 2 - 1
+    normals = logistic_normals(mu, attrs)
+    cond = conditional_normals(normals, attrs, k_others=1)
+    # attribute 0 is most correlated with attribute 1: its conditional normal has no component along normal 1
+    assert abs(float(cond[0] @ normals[1])) < 1e-5
+    assert torch.allclose(cond.norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def _model_file(tmp_path, scales, name="m.pt"):
+    torch.manual_seed(0)
+    net = BetaVAE(ArchConfig(latent_dim=8, channels=(8, 16), refine_channels=0))
+    meta = {"attribute_names": ["Smiling", "Young"], "attribute_directions": torch.eye(8)[:2]}
+    if scales is not None:
+        meta["attribute_scales"] = scales
+    path = tmp_path / name
+    save_model_file(path, net, Objective(beta=4.0), meta)
+    return path
+
+
+def test_scaled_directions_are_what_plus_one_means(tmp_path):
+    model = load_model(_model_file(tmp_path, torch.tensor([2.5, 0.5])), device="cpu")
+    assert model.attributes_scaled
+    assert torch.equal(model.attributes["Smiling"], 2.5 * torch.eye(8)[0])
+    assert torch.equal(model.attributes["Young"], 0.5 * torch.eye(8)[1])
+
+
+def test_old_files_fall_back_to_unscaled_directions(tmp_path):
+    model = load_model(_model_file(tmp_path, None), device="cpu")
+    assert not model.attributes_scaled
+    assert torch.equal(model.attributes["Young"], torch.eye(8)[1])
+
+
+@pytest.mark.parametrize("scales", [torch.tensor([1.0, 0.0]), torch.tensor([1.0, -2.0]),
+                                    torch.tensor([1.0, float("nan")]), torch.tensor([1.0, float("inf")]),
+                                    torch.tensor([1.0]), "big"])
+def test_broken_scales_are_refused_with_one_line(tmp_path, scales):
+    path = _model_file(tmp_path, scales)
+    with pytest.raises(ModelFileError, match="attribute_scales") as e:
+        load_network(path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_attribute_problems_are_said_in_plain_words(tmp_path):
+    path = _model_file(tmp_path, torch.tensor([1.0, 1.0]))
+    from faceedit.core.modelfile import update_metadata
+    update_metadata(path, {"attribute_quality": {"Smiling": {"renderable": True, "flip": 0.9},
+                                                 "Young": {"renderable": False, "recon_auc": 0.61, "flip": 0.3}}})
+    model = load_model(path, device="cpu")
+    assert model.attribute_problem("Smiling") is None
+    assert model.attribute_problem("Young") == ("β=4 does not keep young: the judge tells faces with and without it "
+                                                "apart in this model's reconstructions only at AUC 0.61")
