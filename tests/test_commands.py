@@ -15,6 +15,7 @@ from PIL import Image
 
 from faceedit.cli import commands
 from faceedit.cli.commands import apply_edits, main, render, sample_latent
+from faceedit.formats import export
 from faceedit.core.facemodel import load_model
 from faceedit.core.images import crop_to_tensor, photo_to_tensor, to_pil
 from faceedit.core.latent import interpolate_path
@@ -323,7 +324,7 @@ def test_unwritable_output_folder(tiny, work, capsys, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(commands.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(export.tempfile, "mkdtemp", refuse)  # where the staging lives
     code, _, err = run(["generate", "--model", tiny, "--n", 2, "--out", "faces"], capsys)
     assert code == 1 and "permission denied" in err
     assert not (work / "faces").exists()

@@ -19,6 +19,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,48 @@ from faceedit.core.modelfile import ModelFileError
 
 BUSY_AFTER_MS = 100  # the busy indicator shows only for requests slower than this
 BATCH_CHUNK = 8  # faces per step of a batch job; the face lane gets its turn between steps
-FACE_LANES = ("model", "encode", "face")  # served before any batch lane, in this order
+
+
+class Lane(str, Enum):
+    """The lanes served before any batch, in this order.  (``str, Enum`` rather than ``StrEnum``:
+    the package still supports Python 3.10.)"""
+
+    MODEL = "model"
+    ENCODE = "encode"
+    FACE = "face"
+
+
+class Tag(str, Enum):
+    """What a batch of faces is for; each tag is a lane of its own."""
+
+    GALLERY = "gallery"
+    SAMPLES = "samples"
+    RANDOM_FACE = "random-face"
+    KEYFRAMES = "keyframes"
+    TIMELINE = "timeline"
+
+
+class Purpose(str, Enum):
+    """Why a model is loaded; the answer (or failure) says it back."""
+
+    STARTUP = "startup"
+    SWITCH = "switch"
+    OPEN_LATENT = "open-latent"
+    RESTORE = "restore"
+
+
+class Kind(str, Enum):
+    """What the worker does for a request."""
+
+    LOAD = "load"
+    DECODE = "decode"
+    ENCODE = "encode"
+    LATENTS = "latents"  # a batch: these latents
+    PRIOR = "prior"  # a batch: samples of the prior
+    PATH = "path"  # a batch: frames along a path through keyframes
+
+
+FACE_LANES = tuple(Lane)
 
 
 # ----------------------------------------------------------------------------- results (plain data)
@@ -73,7 +115,7 @@ class ModelInfo:
 @dataclass(frozen=True)
 class ModelLoaded:
     seq: int
-    purpose: str
+    purpose: Purpose
     info: ModelInfo
     kept: list[np.ndarray]  # the ``keep`` latents, unchanged
     kept_faces: list[Face]
@@ -106,7 +148,7 @@ class Encoded:
 @dataclass(frozen=True)
 class Batch:
     seq: int
-    tag: str
+    tag: Tag
     latents: np.ndarray  # N×D
     faces: list[Face]
     seconds: float
@@ -117,8 +159,8 @@ class Batch:
 @dataclass(frozen=True)
 class Failure:
     seq: int
-    lane: str
-    purpose: str
+    lane: Lane | Tag
+    purpose: Purpose | Kind
     title: str
     message: str
     context: object = None
@@ -127,14 +169,14 @@ class Failure:
 @dataclass(frozen=True)
 class _Skipped:
     seq: int
-    lane: str
+    lane: Lane | Tag
 
 
 @dataclass
 class _Request:
-    lane: str
+    lane: Lane | Tag
     seq: int
-    kind: str
+    kind: Kind
     generation: int
     args: dict = field(default_factory=dict)
 
@@ -145,11 +187,12 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[str, _Request] = {}
+        self._pending: dict[Lane | Tag, _Request] = {}
         self._scheduled = False
         self.stopping = False
         self.decodes = 0  # faces the worker decoded, batches included
         self.face_decodes = 0  # "decode this latent" requests run (a slider burst coalesces: fewer than events)
+        self.threads_before: int | None = None  # torch's thread count before the worker set it to 1
 
     def post(self, request: _Request) -> bool:
         with self._lock:
@@ -196,14 +239,16 @@ class _Worker(QObject):
         self._cache_keys: dict[str, str] = {}  # source (a name) -> its cache key, for a folder that vanished
         self._generation = 0
         self._batches: dict[str, object] = {}  # lane -> running generator
-        self._threads_set = False
 
     # --- the loop -------------------------------------------------------------------------------
     @Slot()
     def drain(self) -> None:
-        if not self._threads_set:  # one 64×64 face decodes fastest on one thread; the GUI keeps a core
+        if self._inbox.threads_before is None:
+            # One 64×64 face decodes fastest on one thread, and the GUI keeps a core.  PyTorch has no
+            # per-thread setting (this sets the process's intra-op pool), which is right for the editor
+            # process, where all torch work runs in this worker; Engine.shutdown puts the count back.
+            self._inbox.threads_before = torch.get_num_threads()
             torch.set_num_threads(1)
-            self._threads_set = True
         while True:
             request, new_batches = self._inbox.take(bool(self._batches))
             if self._inbox.stopping:
@@ -226,11 +271,18 @@ class _Worker(QObject):
 
     def _answer(self, request: _Request) -> None:
         try:
-            if request.kind != "load" and request.generation != self._generation:
+            if request.kind != Kind.LOAD and request.generation != self._generation:
                 self.answered.emit(_Skipped(request.seq, request.lane))
                 return
-            handler = getattr(self, f"_do_{request.kind}")
-            self.answered.emit(handler(request))
+            if request.kind == Kind.LOAD:
+                answer = self._do_load(request)
+            elif request.kind == Kind.DECODE:
+                answer = self._do_decode(request)
+            elif request.kind == Kind.ENCODE:
+                answer = self._do_encode(request)
+            else:
+                raise ValueError(f"unknown request {request.kind!r}")
+            self.answered.emit(answer)
         except Exception as e:  # every failure reaches the window as a dialog, never kills the worker
             self.answered.emit(_failure(request, e))
 
@@ -305,7 +357,7 @@ class _Worker(QObject):
         carried_faces = self._faces(torch.as_tensor(np.stack(carried)), new) if carried else []
         self._model = new
         self._generation += 1
-        return ModelLoaded(request.seq, args.get("purpose", ""), info, kept, kept_faces, carried,
+        return ModelLoaded(request.seq, args["purpose"], info, kept, kept_faces, carried,
                            carried_faces, time.perf_counter() - start, args.get("context"))
 
     def _carry(self, old: FaceModel | None, new: FaceModel, item: np.ndarray) -> np.ndarray:
@@ -341,12 +393,12 @@ class _Worker(QObject):
 
     def _batch_latents(self, request: _Request) -> torch.Tensor:
         args = request.args
-        if request.kind == "latents":
+        if request.kind == Kind.LATENTS:
             return torch.as_tensor(np.asarray(args["latents"], dtype=np.float32)).reshape(-1, self._model.latent_dim)
-        if request.kind == "prior":
+        if request.kind == Kind.PRIOR:
             generator = torch.Generator().manual_seed(int(args["seed"]))
             return sample_prior(args["count"], self._model.latent_dim, args["temperature"], generator)
-        if request.kind == "path":
+        if request.kind == Kind.PATH:
             keys = [torch.as_tensor(k, dtype=torch.float32) for k in args["keys"]]
             count = args["frames"]
             ts = [i / (count - 1) for i in range(count)] if count > 1 else [0.0]
@@ -373,8 +425,8 @@ def _failure(request: _Request, error: Exception) -> Failure:
         return Failure(request.seq, request.lane, purpose, "Could not open the model", str(error), context)
     if isinstance(error, FileNotFoundError):
         return Failure(request.seq, request.lane, purpose, "Model not found", str(error), context)
-    titles = {"load": "Could not switch the model", "encode": "Could not encode the photo",
-              "decode": "Could not decode the face"}
+    titles = {Kind.LOAD: "Could not switch the model", Kind.ENCODE: "Could not encode the photo",
+              Kind.DECODE: "Could not decode the face"}
     title = titles.get(request.kind, "Could not compute the faces")
     message = str(error) if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {error}"
     return Failure(request.seq, request.lane, purpose, title, message, context)
@@ -408,8 +460,8 @@ class Engine(QObject):
     def __init__(self, device: str | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self._seq = 0
-        self._latest: dict[str, int] = {}  # lane -> newest seq posted
-        self._waiting: dict[str, float] = {}  # lane -> since when an answer is outstanding
+        self._latest: dict[Lane | Tag, int] = {}  # lane -> newest seq posted
+        self._waiting: dict[Lane | Tag, float] = {}  # lane -> since when an answer is outstanding
         self._shown_face = 0  # newest face seq delivered (or claimed by a face shown directly)
         self._superseded: ModelLoaded | None = None  # a load the worker did, answered after a newer was posted
         self.generation = 0
@@ -433,30 +485,30 @@ class Engine(QObject):
 
     # --- requests (all return the request's seq) ------------------------------------------------------
     def load_model(self, source: str, *, keep=(), carry=(), default_face: bool = False,
-                   purpose: str = "switch", context=None) -> int:
+                   purpose: Purpose = Purpose.SWITCH, context=None) -> int:
         """Load ``source`` (name or path). ``keep``: latents of the new model, decoded as they are;
         ``carry``: latents of the current model or uint8 photos, re-encoded into the new one."""
-        return self._post("model", "load", source=str(source), keep=[np.asarray(z, np.float32) for z in keep],
+        return self._post(Lane.MODEL, Kind.LOAD, source=str(source), keep=[np.asarray(z, np.float32) for z in keep],
                           carry=[np.asarray(c) for c in carry], default_face=default_face,
                           purpose=purpose, context=context)
 
     def decode(self, latent) -> int:
-        return self._post("face", "decode", latent=np.array(latent, dtype=np.float32))
+        return self._post(Lane.FACE, Kind.DECODE, latent=np.array(latent, dtype=np.float32))
 
     def encode_photo(self, image, box=None, context=None) -> int:
         """``image``: an upright RGB PIL image with ``box`` (left, top, side; None: the centre square),
         or a 3×64×64 uint8 array (a crop encoded before)."""
-        return self._post("encode", "encode", image=image, box=box, context=context)
+        return self._post(Lane.ENCODE, Kind.ENCODE, image=image, box=box, context=context)
 
-    def decode_batch(self, tag: str, latents, context=None) -> int:
-        return self._post(tag, "latents", tag=tag, latents=np.array(latents, dtype=np.float32), context=context)
+    def decode_batch(self, tag: Tag, latents, context=None) -> int:
+        return self._post(tag, Kind.LATENTS, tag=tag, latents=np.array(latents, dtype=np.float32), context=context)
 
-    def sample(self, tag: str, count: int, temperature: float, seed: int, context=None) -> int:
-        return self._post(tag, "prior", tag=tag, count=int(count), temperature=float(temperature),
+    def sample(self, tag: Tag, count: int, temperature: float, seed: int, context=None) -> int:
+        return self._post(tag, Kind.PRIOR, tag=tag, count=int(count), temperature=float(temperature),
                           seed=int(seed), context=context)
 
-    def interpolate(self, tag: str, keys, frames: int, method: str = "slerp", context=None) -> int:
-        return self._post(tag, "path", tag=tag, keys=[np.array(k, dtype=np.float32) for k in keys],
+    def interpolate(self, tag: Tag, keys, frames: int, method: str = "slerp", context=None) -> int:
+        return self._post(tag, Kind.PATH, tag=tag, keys=[np.array(k, dtype=np.float32) for k in keys],
                           frames=int(frames), method=method, context=context)
 
     def claim_face(self) -> int:
@@ -467,7 +519,7 @@ class Engine(QObject):
 
     @property
     def latest_face_seq(self) -> int:
-        return max(self._latest.get("face", 0), self._shown_face)
+        return max(self._latest.get(Lane.FACE, 0), self._shown_face)
 
     @property
     def decodes(self) -> int:
@@ -483,7 +535,7 @@ class Engine(QObject):
         """Whether an answer is outstanding (in the given lanes, or any)."""
         return any(lane in self._waiting for lane in lanes) if lanes is not None else bool(self._waiting)
 
-    def _post(self, lane: str, kind: str, **args) -> int:
+    def _post(self, lane: Lane | Tag, kind: Kind, **args) -> int:
         self._seq += 1
         self._latest[lane] = self._seq
         self._waiting.setdefault(lane, time.monotonic())
@@ -509,7 +561,7 @@ class Engine(QObject):
             return
         if isinstance(answer, Failure):
             if latest:
-                if lane == "model" and self._superseded is not None:
+                if lane == Lane.MODEL and self._superseded is not None:
                     # the newest load failed, but the worker holds an earlier one now: show that one
                     self._adopt(self._superseded)
                 self.failed.emit(answer)
@@ -573,6 +625,9 @@ class Engine(QObject):
                 _UNFINISHED.append(entry)
                 self._thread.finished.connect(lambda: entry in _UNFINISHED and _UNFINISHED.remove(entry))
                 return False
+        before, self._inbox.threads_before = self._inbox.threads_before, None
+        if before is not None and not any(e is not self and e.is_running() for e in list(_LIVE)):
+            torch.set_num_threads(before)  # the last engine gone: the process gets its threads back
         return True
 
     def is_running(self) -> bool:
@@ -582,11 +637,11 @@ class Engine(QObject):
 _UNFINISHED: list = []  # engines' threads still running after shutdown gave up waiting
 
 
-def _lane_of(answer) -> str:
+def _lane_of(answer) -> Lane | Tag:
     if isinstance(answer, ModelLoaded):
-        return "model"
+        return Lane.MODEL
     if isinstance(answer, Decoded):
-        return "face"
+        return Lane.FACE
     if isinstance(answer, Encoded):
-        return "encode"
+        return Lane.ENCODE
     return answer.tag
