@@ -10,13 +10,12 @@ clicks, drags, dialogs and files into calls on it.  Actions, menus and the toolb
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QUrl, Qt, QTimer
-from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPalette
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QImage, QPalette
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
 
@@ -24,8 +23,10 @@ from faceedit.formats import catalog
 from faceedit.gui import actions
 from faceedit.gui import settings as app_settings
 from faceedit.gui.document import EditorDocument, Shown
-from faceedit.gui.engine import Decoded, Engine, ModelInfo
+from faceedit.gui.engine import Engine
+from faceedit.gui.messages import Decoded, ModelInfo
 from faceedit.gui.export_actions import ExportMixin
+from faceedit.gui.open_actions import OpenMixin
 from faceedit.gui.settings import open_settings
 from faceedit.gui.widgets.attribute_panel import AttributePanel
 from faceedit.gui.widgets.crop_dialog import CropDialog
@@ -33,16 +34,12 @@ from faceedit.gui.widgets.face_view import FaceView
 from faceedit.gui.widgets.gallery import GalleryPanel
 from faceedit.gui.widgets.latent_panel import LatentPanel
 from faceedit.gui.widgets.model_picker import ModelPicker
-from faceedit.gui.widgets.pixels import rgb_image
 from faceedit.gui.widgets.timeline import TimelinePanel
 
-PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.ppm *.pgm)"
-OPEN_FILTER = f"Photos, latents and models ({PHOTO_FILTER[8:-1]} *.json *.pt);;{PHOTO_FILTER};;" \
-              "Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
 __all__ = ["MainWindow", "main", "apply_look", "open_settings"]
 
 
-class MainWindow(ExportMixin, QMainWindow):
+class MainWindow(OpenMixin, ExportMixin, QMainWindow):
     """``MainWindow()`` opens the default bundled model; ``model`` may name another model or a file."""
 
     def __init__(self, model: str | None = None, device: str | None = None, settings=None):
@@ -367,89 +364,12 @@ class MainWindow(ExportMixin, QMainWindow):
     def show_frame(self, index: int) -> None:
         self.document.show_frame(index)
 
-    # ================================================================================== models and files
     def _list_models(self):
         return catalog.bundled_models(), catalog.user_models()
 
     def switch_model(self, source: str) -> None:
         """Re-encode the current face (and start face, keyframes) into another model, in the worker."""
         self.document.switch_model(source)
-
-    def open_model_dialog(self) -> None:
-        path = self.ask_open_path("Open model file", "FaceEdit model (*.pt);;All files (*)")
-        if path:
-            app_settings.remember(self.settings, path)
-            self.switch_model(str(Path(path).resolve()))
-
-    def show_model_folder(self) -> None:
-        folder = catalog.user_models_dir()
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            self.show_error("Could not create the model folder", f"{folder}: {e.strerror or e}")
-            return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-
-    def open_dialog(self) -> None:
-        path = self.ask_open_path("Open photo, latent or model", OPEN_FILTER)
-        if path:
-            self.open_path(path)
-
-    def open_photo_dialog(self) -> None:
-        path = self.ask_open_path("Open photo", f"{PHOTO_FILTER};;All files (*)")
-        if path:
-            self.open_path(path)
-
-    def open_path(self, path: str | os.PathLike) -> bool:
-        """Open a photo (any Pillow format), a latent (.json) or a model file (.pt)."""
-        path = str(path)
-        if self.document.switching:  # Open Recent and drag and drop stay live while a model loads
-            self.statusBar().showMessage(f"A model is loading; open {Path(path).name} again when it is ready.", 5000)
-            return False
-        suffix = Path(path).suffix.lower()
-        if suffix == ".json":
-            return self.document.open_latent(path)
-        if suffix == ".pt":
-            if not Path(path).exists():
-                self.show_error("Could not open the model", f"{path}: no such file")
-                return False
-            app_settings.remember(self.settings, path)
-            self.switch_model(str(Path(path).resolve()))
-            return True
-        return self.open_photo_file(path)
-
-    def open_photo_file(self, path: str | os.PathLike, box: tuple[int, int, int] | None = None) -> bool:
-        """Open a photo upright (EXIF), let the user choose the square, then encode it in the worker."""
-        from faceedit.core.images import PhotoError, open_photo  # the worker has imported torch by now
-
-        if self.state is None:
-            return False
-        try:
-            photo = open_photo(path)
-        except PhotoError as e:
-            self.show_error("Could not open the photo", f"{e}\n\nYour face and history are unchanged.")
-            return False
-        image = rgb_image(photo.tobytes(), photo.width, photo.height)
-        if box is None:
-            box = self.ask_crop(image, str(path))
-            if box is None:
-                return False
-        left, top, side = box
-        shown = image.copy(left, top, side, side).scaled(
-            512, 512, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        app_settings.remember(self.settings, path)
-        self.document.encode_photo(photo, box, str(path), shown)
-        return True
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.open_path(paths[0])
 
     # ================================================================================== misc
     def show_about(self) -> None:

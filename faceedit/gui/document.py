@@ -18,9 +18,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoStack
 
 from faceedit.formats import catalog, latentfile
-from faceedit.gui.engine import Batch, Decoded, Encoded, Engine, Face, Failure, Lane, ModelInfo, ModelLoaded, \
-    Purpose, Tag
-from faceedit.gui.history import EditCommand, Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start
+from faceedit.gui.engine import Engine
+from faceedit.gui.keyframes import face_tuple
+from faceedit.gui.messages import Batch, Decoded, Encoded, Face, Failure, Lane, ModelInfo, ModelLoaded, Purpose, Tag
+from faceedit.gui.history import EditCommand, ModelCommand, Snapshot, Start
+from faceedit.gui.keyframes import KeyframesMixin
 from faceedit.gui.widgets.pixels import rgb_image
 
 RANDOM_SAMPLES = 24
@@ -55,16 +57,6 @@ class RestoreContext:
     key_offset: int = 0
 
 
-@dataclass(frozen=True)
-class TimelineKey:
-    """Which keyframes, model and path a timeline batch was computed for (older ones are dropped)."""
-
-    source: str | None
-    ids: tuple[int, ...]
-    method: str
-    frames_per_step: int
-
-
 @dataclass(eq=False)
 class Photo:
     """A photo opened in this session: its path, the crop shown by compare, and the 3×64×64 crop."""
@@ -94,16 +86,12 @@ def face_image(face: Face) -> QImage:
     return rgb_image(face.rgb, face.width, face.height)
 
 
-def face_tuple(face: Face) -> tuple[bytes, int, int]:
-    return face.rgb, face.width, face.height
-
-
 def gallery_label(index: int, info: ModelInfo | None) -> str:
     names = info.gallery_names if info else []
     return f"Gallery face {index + 1}" + (f" · {Path(names[index]).name}" if index < len(names) else "")
 
 
-class EditorDocument(QObject):
+class EditorDocument(KeyframesMixin, QObject):
     """The face being edited, its history and its timeline; the engine does the model work."""
 
     stateChanged = Signal(object)  # Shown
@@ -440,98 +428,3 @@ class EditorDocument(QObject):
         self.engine.load_model(model, keep=[latent], carry=self._latents_of(keys), purpose=Purpose.OPEN_LATENT,
                                context=OpenLatentContext(self.state, str(path), keys))
         return True
-
-    # ================================================================================== keyframes
-    def add_keyframe(self, icon: object = None, frame: int = 0) -> None:
-        """The current face becomes the last keyframe (one undo step; not while a model loads)."""
-        if self.state is None or self.info is None or self.switching:
-            return
-        key_id = self._next_key
-        self._next_key += 1
-        keyframe = Keyframe(len(self.key_order), key_id, {self.info.source: self.state.latent.copy()}, icon)
-        self.undo_stack.push(KeyframeCommand(self, "Add keyframe", [keyframe], add=True, frame=frame))
-
-    def remove_keyframes(self, key_ids: list[int], frame: int = 0, text: str = "Remove keyframe") -> None:
-        if not key_ids or self.switching:
-            return
-        keyframes = self._keyframes_as_they_are(key_ids)
-        self.undo_stack.push(KeyframeCommand(self, text, keyframes, add=False, frame=frame))
-
-    def clear_keyframes(self, frame: int = 0) -> None:
-        self.remove_keyframes(list(self.key_order), frame, "Clear keyframes")
-
-    def _keyframes_as_they_are(self, key_ids: list[int]) -> list[Keyframe]:
-        return [Keyframe(row, k, dict(self.keyframes[k]), self.icons.get(k))
-                for row, k in enumerate(self.key_order) if k in key_ids]
-
-    def insert_keyframes(self, keyframes: list[Keyframe], frame: int = 0) -> None:
-        """Undo/redo: put keyframes back, with their latents in every model they were encoded into."""
-        for k in keyframes:
-            self.keyframes[k.key_id] = dict(k.latents)
-            self.icons[k.key_id] = k.icon
-            self.key_order.insert(k.row, k.key_id)
-        self._restore_frame = frame
-        self.keyframesInserted.emit(keyframes)
-        self._keyframes_changed()
-
-    def take_keyframes(self, key_ids: list[int], frame: int = 0) -> list[Keyframe]:
-        """Undo/redo: take keyframes off the timeline; returns them as they were, to put back later."""
-        keyframes = self._keyframes_as_they_are(key_ids)
-        taken = [k.key_id for k in keyframes]
-        self.key_order = [k for k in self.key_order if k not in taken]
-        for key_id in taken:
-            del self.keyframes[key_id]
-            self.icons.pop(key_id, None)
-        self._restore_frame = frame
-        self.keyframesTaken.emit(taken)
-        self._keyframes_changed()
-        return keyframes
-
-    def set_keyframe_order(self, key_ids: list[int]) -> None:
-        """The view reordered the keyframes (drag and drop)."""
-        if list(key_ids) != self.key_order and sorted(key_ids) == sorted(self.key_order):
-            self.key_order = list(key_ids)
-            self._keyframes_changed()
-
-    def set_path(self, method: str, frames_per_step: int) -> None:
-        """The timeline's interpolation method or frames per step changed."""
-        if (method, frames_per_step) != (self.method, self.frames_per_step):
-            self.method, self.frames_per_step = method, int(frames_per_step)
-            self.recompute_timeline()
-
-    def _keyframes_changed(self) -> None:
-        self.keyframesChanged.emit()
-        self.recompute_timeline()
-
-    def _update_keyframes(self, source: str, keys: list[int], latents: list[np.ndarray]) -> None:
-        for key_id, latent in zip(keys, latents):
-            if key_id in self.keyframes:
-                self.keyframes[key_id][source] = latent
-
-    def keyframe_latents(self) -> list[np.ndarray]:
-        if self.info is None:
-            return []
-        return [self.keyframes[k][self.info.source] for k in self.key_order
-                if self.info.source in self.keyframes.get(k, {})]
-
-    def _timeline_key(self) -> TimelineKey:
-        return TimelineKey(self.info.source if self.info else None, tuple(self.key_order), self.method,
-                           self.frames_per_step)
-
-    def recompute_timeline(self) -> None:
-        self._timeline_frame, self._restore_frame = self._restore_frame, 0
-        self.frames = None
-        self.framesChanged.emit(0, 0)
-        keys = self.keyframe_latents()
-        if not keys:
-            return
-        frames = (len(keys) - 1) * self.frames_per_step + 1
-        self.engine.interpolate(Tag.TIMELINE, keys, frames, self.method, context=self._timeline_key())
-
-    def show_frame(self, index: int) -> None:
-        """Scrubbing or playback: the frame becomes the face (one undo step for a whole scrub)."""
-        if self.frames is None or self.state is None or not 0 <= index < len(self.frames.faces):
-            return
-        latent = self.frames.latents[index].copy()
-        self._push("Timeline", self.state.with_latent(latent, {}), merge_key=("timeline",),
-                   image=face_tuple(self.frames.faces[index]))

@@ -1,4 +1,4 @@
-"""The worker: one QObject in its own QThread owns the FaceModel; the window talks to it by requests.
+"""The worker: one QObject in its own QThread owns the FaceModel; the document talks to it by requests.
 
 Requests go into lanes (``model``, ``encode``, ``face`` and one per batch tag such as ``gallery`` or
 ``timeline``).  Each lane holds at most one pending request: a newer one replaces an older one that
@@ -6,8 +6,8 @@ has not started (latest wins), so a burst of slider events never builds a queue.
 by one queued call at a time and drains the lanes in priority order — model, encode, face, then
 batches, which run in small chunks so that a slider drag is never stuck behind a long job.
 
-Results come back through the ``Engine`` signals as plain data (numpy latents, packed RGB bytes for
-``QImage``, numbers), so widgets never touch torch.  The engine drops stale results: a face older than
+Results come back through the ``Engine`` signals as plain data (``faceedit.gui.messages``: numpy
+latents, packed RGB bytes for ``QImage``, numbers), so widgets never touch torch.  The engine drops stale results: a face older than
 the one already delivered, a face decoded by a model that has since been replaced, a batch or a photo
 encoding that a newer request has superseded.
 """
@@ -18,8 +18,6 @@ import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -32,153 +30,12 @@ from faceedit.core.facemodel import FaceModel
 from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError
+from faceedit.gui.messages import (Batch, Decoded, Encoded, Face, Failure, Kind, Lane, ModelInfo, ModelLoaded,
+                                   Purpose, Tag, Request, Skipped)
 
 BUSY_AFTER_MS = 100  # the busy indicator shows only for requests slower than this
 BATCH_CHUNK = 8  # faces per step of a batch job; the face lane gets its turn between steps
-
-
-class Lane(str, Enum):
-    """The lanes served before any batch, in this order.  (``str, Enum`` rather than ``StrEnum``:
-    the package still supports Python 3.10.)"""
-
-    MODEL = "model"
-    ENCODE = "encode"
-    FACE = "face"
-
-
-class Tag(str, Enum):
-    """What a batch of faces is for; each tag is a lane of its own."""
-
-    GALLERY = "gallery"
-    SAMPLES = "samples"
-    RANDOM_FACE = "random-face"
-    KEYFRAMES = "keyframes"
-    TIMELINE = "timeline"
-
-
-class Purpose(str, Enum):
-    """Why a model is loaded; the answer (or failure) says it back."""
-
-    STARTUP = "startup"
-    SWITCH = "switch"
-    OPEN_LATENT = "open-latent"
-    RESTORE = "restore"
-
-
-class Kind(str, Enum):
-    """What the worker does for a request."""
-
-    LOAD = "load"
-    DECODE = "decode"
-    ENCODE = "encode"
-    LATENTS = "latents"  # a batch: these latents
-    PRIOR = "prior"  # a batch: samples of the prior
-    PATH = "path"  # a batch: frames along a path through keyframes
-
-
-FACE_LANES = tuple(Lane)
-
-
-# ----------------------------------------------------------------------------- results (plain data)
-@dataclass(frozen=True)
-class Face:
-    """A 64×64 image as packed RGB888 bytes, ready for ``QImage(rgb, width, height, 3*width, RGB888)``."""
-
-    rgb: bytes
-    width: int
-    height: int
-
-
-@dataclass(frozen=True, repr=False)
-class ModelInfo:
-    """Everything the window shows about a model, as numbers (copied out of the FaceModel)."""
-
-    source: str  # what to load it by again: a bundled or user model name, or a file path
-    name: str
-    path: str
-    beta: float
-    latent_dim: int
-    kl_per_dim: np.ndarray
-    mu_mean: np.ndarray
-    mu_std: np.ndarray
-    attributes: dict[str, np.ndarray]
-    gallery: np.ndarray  # G×D
-    gallery_names: list[str]
-    device: str
-    metrics: dict
-    generation: int  # counts successful loads; results of an older generation are stale
-
-    def __repr__(self) -> str:
-        return f"ModelInfo({self.name!r}, β={self.beta:g}, source={self.source!r}, generation={self.generation})"
-
-
-@dataclass(frozen=True)
-class ModelLoaded:
-    seq: int
-    purpose: Purpose
-    info: ModelInfo
-    kept: list[np.ndarray]  # the ``keep`` latents, unchanged
-    kept_faces: list[Face]
-    carried: list[np.ndarray]  # the ``carry`` items re-encoded into the new model
-    carried_faces: list[Face]
-    seconds: float
-    context: object = None
-
-
-@dataclass(frozen=True)
-class Decoded:
-    seq: int
-    latent: np.ndarray
-    face: Face
-    seconds: float
-    generation: int
-
-
-@dataclass(frozen=True)
-class Encoded:
-    seq: int
-    latent: np.ndarray
-    face: Face  # the reconstruction
-    photo: np.ndarray  # the 3×64×64 uint8 crop that was encoded
-    seconds: float
-    generation: int
-    context: object = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    seq: int
-    tag: Tag
-    latents: np.ndarray  # N×D
-    faces: list[Face]
-    seconds: float
-    generation: int
-    context: object = None
-
-
-@dataclass(frozen=True)
-class Failure:
-    seq: int
-    lane: Lane | Tag
-    purpose: Purpose | Kind
-    title: str
-    message: str
-    context: object = None
-
-
-@dataclass(frozen=True)
-class _Skipped:
-    seq: int
-    lane: Lane | Tag
-
-
-@dataclass
-class _Request:
-    lane: Lane | Tag
-    seq: int
-    kind: Kind
-    generation: int
-    args: dict = field(default_factory=dict)
+FACE_LANES = tuple(Lane)  # served before any batch lane, in this order
 
 
 # ----------------------------------------------------------------------------- the shared inbox
@@ -187,14 +44,14 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[Lane | Tag, _Request] = {}
+        self._pending: dict[Lane | Tag, Request] = {}
         self._scheduled = False
         self.stopping = False
         self.decodes = 0  # faces the worker decoded, batches included
         self.face_decodes = 0  # "decode this latent" requests run (a slider burst coalesces: fewer than events)
         self.threads_before: int | None = None  # torch's thread count before the worker set it to 1
 
-    def post(self, request: _Request) -> bool:
+    def post(self, request: Request) -> bool:
         with self._lock:
             if self.stopping:
                 return False
@@ -204,7 +61,7 @@ class _Inbox:
             self._scheduled = True
             return True
 
-    def take(self, batch_busy: bool) -> tuple[_Request | None, list[_Request]]:
+    def take(self, batch_busy: bool) -> tuple[Request | None, list[Request]]:
         """The next face-lane request, or else the new batch requests; marks idle when nothing is left."""
         with self._lock:
             if self.stopping:
@@ -269,10 +126,10 @@ class _Worker(QObject):
             except StopIteration:
                 del self._batches[lane]
 
-    def _answer(self, request: _Request) -> None:
+    def _answer(self, request: Request) -> None:
         try:
             if request.kind != Kind.LOAD and request.generation != self._generation:
-                self.answered.emit(_Skipped(request.seq, request.lane))
+                self.answered.emit(Skipped(request.seq, request.lane))
                 return
             if request.kind == Kind.LOAD:
                 answer = self._do_load(request)
@@ -286,11 +143,11 @@ class _Worker(QObject):
         except Exception as e:  # every failure reaches the window as a dialog, never kills the worker
             self.answered.emit(_failure(request, e))
 
-    def _run_batch(self, request: _Request):
+    def _run_batch(self, request: Request):
         """A generator: one chunk per step, then the Batch (or a Failure) is emitted."""
         try:
             if request.generation != self._generation:
-                self.answered.emit(_Skipped(request.seq, request.lane))
+                self.answered.emit(Skipped(request.seq, request.lane))
                 return
             start = time.perf_counter()
             latents = self._batch_latents(request)
@@ -300,7 +157,7 @@ class _Worker(QObject):
                 if i + BATCH_CHUNK < len(latents):
                     yield
                     if request.generation != self._generation:  # the model changed in between
-                        self.answered.emit(_Skipped(request.seq, request.lane))
+                        self.answered.emit(Skipped(request.seq, request.lane))
                         return
             self.answered.emit(Batch(request.seq, request.args["tag"], latents.numpy(), faces,
                                      time.perf_counter() - start, self._generation,
@@ -337,7 +194,7 @@ class _Worker(QObject):
         self._cache_keys[source] = key
         return model
 
-    def _do_load(self, request: _Request) -> ModelLoaded:
+    def _do_load(self, request: Request) -> ModelLoaded:
         start = time.perf_counter()
         args = request.args
         old = self._model
@@ -372,14 +229,14 @@ class _Worker(QObject):
         mu, _ = new.encode(image)
         return mu[0].numpy()
 
-    def _do_decode(self, request: _Request) -> Decoded:
+    def _do_decode(self, request: Request) -> Decoded:
         start = time.perf_counter()
         z = request.args["latent"]
         face = self._faces(torch.as_tensor(z).unsqueeze(0))[0]
         self._inbox.face_decodes += 1
         return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation)
 
-    def _do_encode(self, request: _Request) -> Encoded:
+    def _do_encode(self, request: Request) -> Encoded:
         start = time.perf_counter()
         image = request.args["image"]
         if isinstance(image, np.ndarray):  # an earlier crop, 3×64×64 uint8
@@ -391,7 +248,7 @@ class _Worker(QObject):
         return Encoded(request.seq, mu[0].numpy(), face, crop.numpy(), time.perf_counter() - start,
                        self._generation, request.args.get("context"))
 
-    def _batch_latents(self, request: _Request) -> torch.Tensor:
+    def _batch_latents(self, request: Request) -> torch.Tensor:
         args = request.args
         if request.kind == Kind.LATENTS:
             return torch.as_tensor(np.asarray(args["latents"], dtype=np.float32)).reshape(-1, self._model.latent_dim)
@@ -418,7 +275,7 @@ def _info(model: FaceModel, source: str, generation: int) -> ModelInfo:
         device=describe(model.device), metrics=dict(meta.get("metrics") or {}), generation=generation)
 
 
-def _failure(request: _Request, error: Exception) -> Failure:
+def _failure(request: Request, error: Exception) -> Failure:
     purpose = request.args.get("purpose", request.kind)
     context = request.args.get("context")
     if isinstance(error, ModelFileError):
@@ -541,7 +398,7 @@ class Engine(QObject):
         self._waiting.setdefault(lane, time.monotonic())
         if not self._busy_timer.isActive() and not self.busy:
             self._busy_timer.start(BUSY_AFTER_MS)
-        if self._inbox.post(_Request(lane, self._seq, kind, self.generation, args)):
+        if self._inbox.post(Request(lane, self._seq, kind, self.generation, args)):
             self._wake.emit()
         return self._seq
 
@@ -557,7 +414,7 @@ class Engine(QObject):
         elif lane in self._waiting:
             self._waiting[lane] = time.monotonic()  # the worker has moved on to the newest request
         self._update_busy()
-        if isinstance(answer, _Skipped):
+        if isinstance(answer, Skipped):
             return
         if isinstance(answer, Failure):
             if latest:
