@@ -380,7 +380,7 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
                           "sliders, a timeline, β switching that keeps the face.</p><p>The bundled weights are "
                           "trained on CelebA and are for non-commercial research only.</p>")
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event) -> None:
         """Stop the worker cleanly, even in the middle of a decode."""
         if not self._closing:
             self._closing = True

@@ -140,7 +140,7 @@ class _Worker(QObject):
             else:
                 raise ValueError(f"unknown request {request.kind!r}")
             self.answered.emit(answer)
-        except Exception as e:  # every failure reaches the window as a dialog, never kills the worker
+        except Exception as e:  # noqa: BLE001 - every failure reaches the user as a dialog, never kills the worker
             self.answered.emit(_failure(request, e))
 
     def _run_batch(self, request: Request):
@@ -162,7 +162,7 @@ class _Worker(QObject):
             self.answered.emit(Batch(request.seq, request.args["tag"], latents.numpy(), faces,
                                      time.perf_counter() - start, self._generation,
                                      request.args.get("context")))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - as in _answer: a failed batch is a message, not a dead worker
             self.answered.emit(_failure(request, e))
 
     # --- model work --------------------------------------------------------------------------------

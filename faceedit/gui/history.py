@@ -77,7 +77,7 @@ class EditCommand(QUndoCommand):
     def id(self) -> int:
         return self.MERGE_ID if self.merge_key is not None else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, EditCommand) or other.merge_key != self.merge_key:
             return False
         self.after = other.after
