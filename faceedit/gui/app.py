@@ -24,7 +24,7 @@ from faceedit.gui import actions
 from faceedit.gui import settings as app_settings
 from faceedit.gui.document import EditorDocument, Shown
 from faceedit.gui.engine import Engine
-from faceedit.gui.messages import Decoded, ModelInfo
+from faceedit.gui.messages import Decoded, Lane, ModelInfo, Tag
 from faceedit.gui.export_actions import ExportMixin
 from faceedit.gui.open_actions import OpenMixin
 from faceedit.gui.settings import open_settings
@@ -208,7 +208,7 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
 
     def face_settled(self) -> bool:
         """Nothing is on its way that would change the face, and the newest face is the one shown."""
-        return (self.ready() and not self.engine.pending(("model", "encode", "face", "random-face"))
+        return (self.ready() and not self.engine.pending((Lane.MODEL, Lane.ENCODE, Lane.FACE, Tag.RANDOM_FACE))
                 and self.face_view.seq == self.engine.latest_face_seq)
 
     def recent_files(self) -> list[str]:

@@ -2,7 +2,6 @@
 
 Requests name a lane (``Lane`` or a batch ``Tag``) and a ``Kind`` of work; answers are frozen
 dataclasses of numpy arrays, packed RGB bytes and numbers, so no widget ever touches torch.
-(The enums are ``str, Enum`` rather than ``StrEnum`` because the package still supports Python 3.10.)
 """
 from __future__ import annotations
 
@@ -11,8 +10,15 @@ from enum import Enum
 
 import numpy as np
 
+try:
+    from enum import StrEnum
+except ImportError:  # Python 3.10
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
 
-class Lane(str, Enum):
+
+class Lane(StrEnum):
     """The lanes served before any batch, in this order."""
 
     MODEL = "model"
@@ -20,7 +26,7 @@ class Lane(str, Enum):
     FACE = "face"
 
 
-class Tag(str, Enum):
+class Tag(StrEnum):
     """What a batch of faces is for; each tag is a lane of its own."""
 
     GALLERY = "gallery"
@@ -30,7 +36,7 @@ class Tag(str, Enum):
     TIMELINE = "timeline"
 
 
-class Purpose(str, Enum):
+class Purpose(StrEnum):
     """Why a model is loaded; the answer (or failure) says it back."""
 
     STARTUP = "startup"
@@ -39,7 +45,7 @@ class Purpose(str, Enum):
     RESTORE = "restore"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What the worker does for a request."""
 
     LOAD = "load"
