@@ -115,6 +115,7 @@ def test_mig_is_one_for_a_latent_that_copies_the_attributes_and_zero_for_noise()
     assert mig(noise, attributes) < 0.02
 
 
+@pytest.mark.slow
 def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, judge, tmp_path, capsys):
     beta1, seed = models
     before = load_network(beta1)[2]

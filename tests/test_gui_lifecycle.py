@@ -1,5 +1,5 @@
 """The worker thread: coalescing, stale results, the busy indicator, clean shutdown, main()."""
-import time
+import threading
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication
 
 from faceedit.gui import app as app_module
 from faceedit.gui.engine import Engine
-from gui_helpers import settle, WAIT_MS
+from gui_helpers import settle, settle_all, WAIT_MS
 from gui_helpers import errors, isolated_settings, window  # noqa: F401 (fixtures)
 
 
@@ -53,22 +53,31 @@ def test_results_of_a_replaced_model_are_dropped(qtbot):
 
 
 def test_busy_indicator_only_for_slow_requests(qtbot, window, monkeypatch):
+    from faceedit.gui import engine as engine_module
+
+    settle_all(qtbot, window)  # the start-up batches may have shown it: wait until it is gone
+    qtbot.waitUntil(lambda: not window.busy_indicator.isVisible(), timeout=WAIT_MS)
+    # "slow" means slower than BUSY_AFTER_MS; a wide line keeps a 1 ms decode fast on a loaded machine
+    monkeypatch.setattr(engine_module, "BUSY_AFTER_MS", 2000)
     changes = []
     window.engine.busyChanged.connect(changes.append)
     window.findChild(type(window.attribute_panel.rows["Smiling"].slider), "attributeSliderSmiling").setValue(350)
     settle(qtbot, window)
+    assert changes == [] and not window.busy_indicator.isVisible()  # a fast decode shows nothing
     worker = window.engine._worker
     original = worker._do_decode
+    release = threading.Event()
 
     def slow(request):
-        time.sleep(0.4)
+        release.wait(WAIT_MS / 1000)  # held until the indicator is up
         return original(request)
     monkeypatch.setattr(worker, "_do_decode", slow)
     window.findChild(type(window.attribute_panel.rows["Smiling"].slider), "attributeSliderSmiling").setValue(400)
     qtbot.waitUntil(lambda: window.busy_indicator.isVisible(), timeout=WAIT_MS)
+    release.set()
     settle(qtbot, window)
     qtbot.waitUntil(lambda: not window.busy_indicator.isVisible(), timeout=WAIT_MS)
-    assert changes[-2:] == [True, False]
+    assert changes == [True, False]  # shown once, for the slow request only
 
 
 def test_closing_during_a_decode_stops_the_thread(qtbot, window):
@@ -115,6 +124,15 @@ def test_main_starts_the_editor_and_returns_its_exit_code(qtbot, errors, monkeyp
 def test_main_rejects_an_unknown_device(capsys):
     assert app_module.main(["--device", "tpu"]) == 2
     assert "unknown device" in capsys.readouterr().err
+
+
+def test_faceedit_takes_editor_options_in_both_spellings(capsys):
+    from faceedit.cli import main as faceedit_main
+
+    for argv in (["--device", "tpu"], ["--device=tpu"], ["--model=beta4", "--device=tpu"]):
+        assert faceedit_main(argv) == 2  # the editor's check, not the subcommand parser's usage error
+        err = capsys.readouterr().err
+        assert "unknown device" in err and "invalid choice" not in err, argv
 
 
 def test_a_failed_newest_load_after_an_earlier_one_ran_keeps_engine_and_worker_in_step(qtbot, tmp_path):
@@ -175,22 +193,24 @@ def test_a_load_that_fails_after_opening_the_file_keeps_the_old_model(qtbot, mon
 
 
 def test_shutdown_that_gives_up_waiting_keeps_the_thread_until_it_ends(qtbot, monkeypatch):
-    import time
+    import threading
 
     from faceedit.gui import engine as engine_module
 
     real = engine_module.FaceModel
+    started, release = threading.Event(), threading.Event()
 
     def slow_model(*args, **kwargs):
-        time.sleep(0.5)  # a model read from a very slow disk
+        started.set()
+        release.wait(10)  # a model read from a very slow disk
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine_module, "FaceModel", slow_model)
     engine = engine_module.Engine(device="cpu")
     engine.load_model("beta4")
-    qtbot.waitUntil(engine.is_running)
-    time.sleep(0.1)  # the load has started
+    assert started.wait(10)  # the load is running in the worker
     assert engine.shutdown(timeout_ms=10) is False
+    release.set()
     assert len(engine_module._UNFINISHED) == 1
     del engine  # the Python wrapper goes; the running QThread must survive it
     qtbot.waitUntil(lambda: not engine_module._UNFINISHED, timeout=5000)

@@ -108,6 +108,35 @@ def test_export_gif_and_numbered_png_frames(qtbot, window, tmp_path):
         assert im.size == (window.export_size, window.export_size)
 
 
+def test_frames_come_with_a_manifest_of_their_latents_and_a_failed_export_leaves_nothing(
+        qtbot, window, tmp_path, errors, monkeypatch):
+    import json
+
+    add_three_keyframes(qtbot, window)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("kept")  # a folder of the user's: the export goes beside it
+    assert window.export_frames(folder, size=64)
+    lines = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert [r["file"] for r in lines] == sorted(p.name for p in folder.glob("frame_*.png"))
+    assert all(np.array_equal(np.float32(r["latent"]), window.frames.latents[k]) for k, r in enumerate(lines))
+    assert lines[0]["model"] == window.info.source and (folder / "mine.txt").read_text() == "kept"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+    saved = []
+    real_save = Image.Image.save
+
+    def full_after_two(self, fp, *args, **kwargs):
+        if len(saved) == 2:
+            raise OSError(28, "No space left on device")
+        saved.append(fp)
+        return real_save(self, fp, *args, **kwargs)
+    monkeypatch.setattr(Image.Image, "save", full_after_two)
+    other = tmp_path / "other"
+    assert not window.export_frames(other, size=64)
+    assert "no space left" in errors[-1][1] and not other.exists()
+
+
 def test_timeline_export_errors_keep_the_work(qtbot, window, tmp_path, errors):
     assert not window.export_gif(tmp_path / "nothing.gif")
     assert errors and errors[-1][0] == "Nothing to export"

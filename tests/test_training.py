@@ -97,6 +97,7 @@ def test_official_size_layout(tmp_path):
     assert torch.equal(data.images[0], expected)
 
 
+@pytest.mark.slow
 def test_train_evaluate_end_to_end_through_the_cli(tmp_path, celeba, capsys):
     out = tmp_path / "model.pt"
     assert cli.main(["train", "--data", str(celeba), "--beta", "4", "--epochs", "2", "--out", str(out), *SMALL]) == 0
@@ -116,6 +117,7 @@ def test_train_evaluate_end_to_end_through_the_cli(tmp_path, celeba, capsys):
     assert "already holds a run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_several_betas_write_one_file_each(tmp_path, celeba):
     out = tmp_path / "sweep"
     assert cli.main(["train", "--data", str(celeba), "--beta", "1", "10", "--epochs", "1", "--limit", "32",
@@ -128,6 +130,7 @@ def _final_state(trainer):
     return {k: v.clone() for k, v in trainer.model.state_dict().items()}
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_matches_the_uninterrupted_run(tmp_path, celeba, monkeypatch):
     data = load_faces(celeba, use_cache=False)
     cfg = small_config()
@@ -158,6 +161,7 @@ def test_ctrl_c_then_resume_matches_the_uninterrupted_run(tmp_path, celeba, monk
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_resume_through_the_cli(tmp_path, celeba, monkeypatch):
     out = tmp_path / "m.pt"
     original_batch = Trainer._batch
@@ -208,6 +212,7 @@ def test_bad_data_folder_is_a_clear_error(tmp_path, capsys):
     assert "no images found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_drops_metrics_of_an_epoch_whose_checkpoint_was_never_written(tmp_path, celeba):
     data = load_faces(celeba, use_cache=False)
     run = tmp_path / "m.run"

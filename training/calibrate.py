@@ -48,7 +48,7 @@ def calibrate_model(model: FaceModel, data: FaceData, train_idx: torch.Tensor, j
         updates["calibration"] = {"prior": {"chosen": "mu", "measured": False}}
         return updates
     prior, distances = choose_prior(model, judge, mu, logvar, data.images[val])
-    progress(f"  prior: Fréchet distance of samples to real faces "
+    progress("  prior: Fréchet distance of samples to real faces "
              + ", ".join(f"{k} {v:.2f}" for k, v in distances.items()) + f" → {prior.fitted_on}")
     updates["prior"] = prior.to_dict()
     updates["calibration"] = {"prior": {"chosen": prior.fitted_on, "fd_validation": distances}}

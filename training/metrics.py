@@ -10,9 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from faceedit.core.activity import ACTIVE_KL
 from faceedit.core.model import BetaVAE, kl_per_dim, psnr_per_image, recon_per_image
 
-ACTIVE_KL = 0.01  # nats: a dimension with less average KL than this carries no information
 MIG_BINS = 20
 
 

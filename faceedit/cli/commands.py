@@ -18,16 +18,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import errno
 import json
 import math
-import os
 import re
 import secrets
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -38,15 +34,16 @@ from tqdm import tqdm
 
 from faceedit.formats import catalog
 from faceedit.formats import latentfile
+from faceedit.formats.export import (ANIMATION_FORMATS, MANIFEST, ExportError, check_destination,
+                                     describe_os_error, image_format, save_animation, save_frames, save_image,
+                                     staged)
 from faceedit.core.facemodel import FaceModel, load_model
 from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError, load_network
 
-MANIFEST = "manifest.jsonl"
 DECODE_BLOCK = 64
 SIZES = (64, 128, 256, 512)
-ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
 MAX_SEED = 2**63 - 1
 WRITERS = 8  # threads that encode and write PNGs while the next batch decodes (file creation is slow on some disks)
 
@@ -89,17 +86,6 @@ def render(model: FaceModel, z: torch.Tensor) -> torch.Tensor:
             block = torch.cat([block, block.new_zeros(DECODE_BLOCK - n, block.shape[1])])
         blocks.append(to_uint8(model.decode(block)[:n]))
     return torch.cat(blocks) if blocks else torch.zeros(0, 3, 64, 64, dtype=torch.uint8)
-
-
-def latent_json(z: torch.Tensor) -> str:
-    """A JSON array of float32 values in their shortest form that reads back to the same bits."""
-    return "[" + ",".join(map(str, z.detach().cpu().float().numpy())) + "]"
-
-
-def json_line(fields: dict, z: torch.Tensor) -> str:
-    """A JSON object with ``fields`` and then ``"latent"``."""
-    head = json.dumps(fields, ensure_ascii=False)
-    return head[:-1] + (", " if fields else "") + f'"latent": {latent_json(z)}' + "}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,114 +268,7 @@ def _open_model_for(specs: list[str], args) -> tuple[FaceModel, str]:
 # ---------------------------------------------------------------------------------------------
 # Outputs: all or nothing
 
-def _describe_os_error(e: OSError) -> str:
-    reasons = {errno.ENOSPC: "no space left on device (the disk is full)",
-               errno.EDQUOT: "disk quota exceeded",
-               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-               errno.EROFS: "read-only file system", errno.ENOTDIR: "a part of the path is a file, not a folder"}
-    return reasons.get(e.errno, e.strerror or str(e))
-
-
-def _make_parents(folder: Path) -> list[Path]:
-    """mkdir -p, returning the folders it created (deepest last)."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for f in reversed(missing):
-        f.mkdir()
-    return list(reversed(missing))
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _public_permissions(path: Path, folder: bool) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if folder else 0o666) & ~umask)
-
-
-def check_destination(dest: Path, folder: bool, overwrite: bool) -> None:
-    """Refuse early (before any work) to replace what is there, unless --overwrite; even then, a
-    folder is only replaced when it is empty or an earlier output (it holds a manifest)."""
-    if not dest.exists():
-        return
-    if folder and not dest.is_dir():
-        raise CommandError(f"{dest} is a file; the output must be a folder")
-    if not folder and dest.is_dir():
-        raise CommandError(f"{dest} is a folder; the output must be a file name")
-    if folder and not any(dest.iterdir()):
-        return
-    if not overwrite:
-        raise CommandError(f"{dest} already exists; pass --overwrite to replace it")
-    if folder and not (dest / MANIFEST).is_file():
-        raise CommandError(f"{dest} is not a FaceEdit output folder (it has no {MANIFEST}), so it is not replaced")
-
-
-@contextlib.contextmanager
-def staged(dest: Path, folder: bool):
-    """Yield a hidden temporary file or folder beside ``dest``; it becomes ``dest`` only when the
-    block succeeds, and it (and any folders made for it) is removed when the block fails."""
-    dest = Path(os.path.abspath(dest))
-    created: list[Path] = []
-    tmp = None
-    try:
-        created = _make_parents(dest.parent)
-        prefix, suffix = f".{dest.name}.", ".partial"
-        if folder:
-            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dest.parent))
-        else:
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dest.parent)
-            os.close(fd)
-            tmp = Path(name)
-        yield tmp
-        _public_permissions(tmp, folder)
-        _publish(tmp, dest, folder)
-    except BaseException as e:
-        if tmp is not None:
-            _remove(tmp)
-        for f in reversed(created):
-            with contextlib.suppress(OSError):
-                f.rmdir()
-        if isinstance(e, OSError):
-            raise CommandError(f"could not write {dest}: {_describe_os_error(e)}; nothing was written") from None
-        raise
-
-
-def _publish(tmp: Path, dest: Path, folder: bool) -> None:
-    if folder and dest.is_dir():
-        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-        os.replace(dest, old / "replaced")
-        try:
-            os.replace(tmp, dest)
-        except BaseException:
-            os.replace(old / "replaced", dest)
-            raise
-        finally:
-            shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, dest)
-
-
-def image_format(path: Path) -> str:
-    """Pillow's format name for a file name's extension (only formats Pillow can write)."""
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if not fmt or fmt not in Image.SAVE:
-        raise CommandError(f"{path}: unknown image type {path.suffix or '(no extension)'!r}; use .png, .jpg or .webp")
-    return fmt
-
-
-def _save(image: Image.Image, path: Path, fmt: str) -> None:
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    image.save(path, format=fmt, **options)
+# (the writing itself, all or nothing, is faceedit.formats.export: the editor shares it)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,7 +321,7 @@ def cmd_generate(args) -> int:
                         saves.append(writers.submit(_write_png, pixels, args.size, tmp / name))
                         fields = {"file": name, "index": i, "seed": seed + i, "temperature": args.temperature,
                                   "model": ref, "edits": edits, "size": args.size}
-                        manifest.write(json_line(fields, code) + "\n")
+                        manifest.write(latentfile.dumps(fields, code.detach().cpu().numpy()) + "\n")
                     _finish(previous, bar)  # at most two batches in flight: memory stays flat
                     previous = saves
                 _finish(previous, bar)
@@ -464,9 +343,9 @@ def cmd_edit(args) -> int:
     z = apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits)
     with staged(out, folder=False) as tmp:
         if as_latent:
-            tmp.write_text(json_line({"model": ref}, z) + "\n", encoding="utf-8")
+            tmp.write_text(latentfile.dumps({"model": ref}, z.detach().cpu().numpy()) + "\n", encoding="utf-8")
         else:
-            _save(to_pil(render(model, z)[0], args.size), tmp, fmt)
+            save_image(to_pil(render(model, z)[0], args.size), tmp, fmt)
     print(f"wrote {out}")
     return 0
 
@@ -493,16 +372,11 @@ def cmd_interpolate(args) -> int:
     with staged(out, folder=animation is None) as tmp:
         if animation:
             images = [to_pil(f, args.size) for f in frames]
-            images[0].save(tmp, format=animation, save_all=True, append_images=images[1:],
-                           duration=round(1000 / args.fps), loop=0)
+            save_animation(images, tmp, animation, round(1000 / args.fps))
         else:
-            width = max(4, len(str(args.frames - 1)))
-            with (tmp / MANIFEST).open("w", encoding="utf-8", newline="\n") as manifest:
-                for k, (pixels, code) in enumerate(zip(frames, z)):
-                    name = f"frame_{k:0{width}d}.png"
-                    to_pil(pixels, args.size).save(tmp / name, format="PNG")
-                    fields = {"file": name, "index": k, "t": times[k], "model": ref, "edits": edits}
-                    manifest.write(json_line(fields, code) + "\n")
+            save_frames(tmp, (to_pil(f, args.size) for f in frames),
+                        ({"t": t, "model": ref, "edits": edits} for t in times), z.detach().cpu().numpy(),
+                        width=max(4, len(str(args.frames - 1))))
     print(f"wrote {args.frames} frames to {out}")
     return 0
 
@@ -663,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _terminate_as_interrupt():
             return args.run(args)
-    except (CommandError, PhotoError, ModelFileError) as e:
+    except (CommandError, ExportError, PhotoError, ModelFileError) as e:
         print(f"{prefix}: error: {e}", file=sys.stderr)
     except torch.cuda.OutOfMemoryError:
         print(f"{prefix}: error: out of GPU memory; try a smaller --batch-size or --device cpu", file=sys.stderr)
@@ -672,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
-        print(f"{prefix}: error: {where}{_describe_os_error(e)}", file=sys.stderr)
+        print(f"{prefix}: error: {where}{describe_os_error(e)}", file=sys.stderr)
     return 1
 
 

@@ -1,1 +1,1 @@
-"""Plain data on disk: latent files, the model catalog (and project files). No torch at import, no Qt."""
+"""Plain data on disk: latent files, the model catalog, exports (images, animations, frames). No torch, no Qt."""

@@ -1,1 +1,1 @@
-"""The desktop editor: the engine (worker thread), the window and its widgets."""
+"""The desktop editor: the engine (worker thread), the document (state and undo), the window and its widgets."""

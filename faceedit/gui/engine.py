@@ -1,4 +1,4 @@
-"""The worker: one QObject in its own QThread owns the FaceModel; the window talks to it by requests.
+"""The worker: one QObject in its own QThread owns the FaceModel; the document talks to it by requests.
 
 Requests go into lanes (``model``, ``encode``, ``face`` and one per batch tag such as ``gallery`` or
 ``timeline``).  Each lane holds at most one pending request: a newer one replaces an older one that
@@ -6,8 +6,8 @@ has not started (latest wins), so a burst of slider events never builds a queue.
 by one queued call at a time and drains the lanes in priority order — model, encode, face, then
 batches, which run in small chunks so that a slider drag is never stuck behind a long job.
 
-Results come back through the ``Engine`` signals as plain data (numpy latents, packed RGB bytes for
-``QImage``, numbers), so widgets never touch torch.  The engine drops stale results: a face older than
+Results come back through the ``Engine`` signals as plain data (``faceedit.gui.messages``: numpy
+latents, packed RGB bytes for ``QImage``, numbers), so widgets never touch torch.  The engine drops stale results: a face older than
 the one already delivered, a face decoded by a model that has since been replaced, a batch or a photo
 encoding that a newer request has superseded.
 """
@@ -18,7 +18,6 @@ import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,112 +30,12 @@ from faceedit.core.facemodel import FaceModel
 from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError
+from faceedit.gui.messages import (Batch, Decoded, Encoded, Face, Failure, Kind, Lane, ModelInfo, ModelLoaded,
+                                   Purpose, Tag, Request, Skipped)
 
 BUSY_AFTER_MS = 100  # the busy indicator shows only for requests slower than this
 BATCH_CHUNK = 8  # faces per step of a batch job; the face lane gets its turn between steps
-FACE_LANES = ("model", "encode", "face")  # served before any batch lane, in this order
-
-
-# ----------------------------------------------------------------------------- results (plain data)
-@dataclass(frozen=True)
-class Face:
-    """A 64×64 image as packed RGB888 bytes, ready for ``QImage(rgb, width, height, 3*width, RGB888)``."""
-
-    rgb: bytes
-    width: int
-    height: int
-
-
-@dataclass(frozen=True, repr=False)
-class ModelInfo:
-    """Everything the window shows about a model, as numbers (copied out of the FaceModel)."""
-
-    source: str  # what to load it by again: a bundled or user model name, or a file path
-    name: str
-    path: str
-    beta: float
-    latent_dim: int
-    kl_per_dim: np.ndarray
-    mu_mean: np.ndarray
-    mu_std: np.ndarray
-    attributes: dict[str, np.ndarray]
-    gallery: np.ndarray  # G×D
-    gallery_names: list[str]
-    device: str
-    metrics: dict
-    generation: int  # counts successful loads; results of an older generation are stale
-
-    def __repr__(self) -> str:
-        return f"ModelInfo({self.name!r}, β={self.beta:g}, source={self.source!r}, generation={self.generation})"
-
-
-@dataclass(frozen=True)
-class ModelLoaded:
-    seq: int
-    purpose: str
-    info: ModelInfo
-    kept: list[np.ndarray]  # the ``keep`` latents, unchanged
-    kept_faces: list[Face]
-    carried: list[np.ndarray]  # the ``carry`` items re-encoded into the new model
-    carried_faces: list[Face]
-    seconds: float
-    context: object = None
-
-
-@dataclass(frozen=True)
-class Decoded:
-    seq: int
-    latent: np.ndarray
-    face: Face
-    seconds: float
-    generation: int
-
-
-@dataclass(frozen=True)
-class Encoded:
-    seq: int
-    latent: np.ndarray
-    face: Face  # the reconstruction
-    photo: np.ndarray  # the 3×64×64 uint8 crop that was encoded
-    seconds: float
-    generation: int
-    context: object = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    seq: int
-    tag: str
-    latents: np.ndarray  # N×D
-    faces: list[Face]
-    seconds: float
-    generation: int
-    context: object = None
-
-
-@dataclass(frozen=True)
-class Failure:
-    seq: int
-    lane: str
-    purpose: str
-    title: str
-    message: str
-    context: object = None
-
-
-@dataclass(frozen=True)
-class _Skipped:
-    seq: int
-    lane: str
-
-
-@dataclass
-class _Request:
-    lane: str
-    seq: int
-    kind: str
-    generation: int
-    args: dict = field(default_factory=dict)
+FACE_LANES = tuple(Lane)  # served before any batch lane, in this order
 
 
 # ----------------------------------------------------------------------------- the shared inbox
@@ -145,13 +44,14 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[str, _Request] = {}
+        self._pending: dict[Lane | Tag, Request] = {}
         self._scheduled = False
         self.stopping = False
         self.decodes = 0  # faces the worker decoded, batches included
         self.face_decodes = 0  # "decode this latent" requests run (a slider burst coalesces: fewer than events)
+        self.threads_before: int | None = None  # torch's thread count before the worker set it to 1
 
-    def post(self, request: _Request) -> bool:
+    def post(self, request: Request) -> bool:
         with self._lock:
             if self.stopping:
                 return False
@@ -161,7 +61,7 @@ class _Inbox:
             self._scheduled = True
             return True
 
-    def take(self, batch_busy: bool) -> tuple[_Request | None, list[_Request]]:
+    def take(self, batch_busy: bool) -> tuple[Request | None, list[Request]]:
         """The next face-lane request, or else the new batch requests; marks idle when nothing is left."""
         with self._lock:
             if self.stopping:
@@ -196,14 +96,16 @@ class _Worker(QObject):
         self._cache_keys: dict[str, str] = {}  # source (a name) -> its cache key, for a folder that vanished
         self._generation = 0
         self._batches: dict[str, object] = {}  # lane -> running generator
-        self._threads_set = False
 
     # --- the loop -------------------------------------------------------------------------------
     @Slot()
     def drain(self) -> None:
-        if not self._threads_set:  # one 64×64 face decodes fastest on one thread; the GUI keeps a core
+        if self._inbox.threads_before is None:
+            # One 64×64 face decodes fastest on one thread, and the GUI keeps a core.  PyTorch has no
+            # per-thread setting (this sets the process's intra-op pool), which is right for the editor
+            # process, where all torch work runs in this worker; Engine.shutdown puts the count back.
+            self._inbox.threads_before = torch.get_num_threads()
             torch.set_num_threads(1)
-            self._threads_set = True
         while True:
             request, new_batches = self._inbox.take(bool(self._batches))
             if self._inbox.stopping:
@@ -224,21 +126,28 @@ class _Worker(QObject):
             except StopIteration:
                 del self._batches[lane]
 
-    def _answer(self, request: _Request) -> None:
+    def _answer(self, request: Request) -> None:
         try:
-            if request.kind != "load" and request.generation != self._generation:
-                self.answered.emit(_Skipped(request.seq, request.lane))
+            if request.kind != Kind.LOAD and request.generation != self._generation:
+                self.answered.emit(Skipped(request.seq, request.lane))
                 return
-            handler = getattr(self, f"_do_{request.kind}")
-            self.answered.emit(handler(request))
-        except Exception as e:  # every failure reaches the window as a dialog, never kills the worker
+            if request.kind == Kind.LOAD:
+                answer = self._do_load(request)
+            elif request.kind == Kind.DECODE:
+                answer = self._do_decode(request)
+            elif request.kind == Kind.ENCODE:
+                answer = self._do_encode(request)
+            else:
+                raise ValueError(f"unknown request {request.kind!r}")
+            self.answered.emit(answer)
+        except Exception as e:  # noqa: BLE001 - every failure reaches the user as a dialog, never kills the worker
             self.answered.emit(_failure(request, e))
 
-    def _run_batch(self, request: _Request):
+    def _run_batch(self, request: Request):
         """A generator: one chunk per step, then the Batch (or a Failure) is emitted."""
         try:
             if request.generation != self._generation:
-                self.answered.emit(_Skipped(request.seq, request.lane))
+                self.answered.emit(Skipped(request.seq, request.lane))
                 return
             start = time.perf_counter()
             latents = self._batch_latents(request)
@@ -248,12 +157,12 @@ class _Worker(QObject):
                 if i + BATCH_CHUNK < len(latents):
                     yield
                     if request.generation != self._generation:  # the model changed in between
-                        self.answered.emit(_Skipped(request.seq, request.lane))
+                        self.answered.emit(Skipped(request.seq, request.lane))
                         return
             self.answered.emit(Batch(request.seq, request.args["tag"], latents.numpy(), faces,
                                      time.perf_counter() - start, self._generation,
                                      request.args.get("context")))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - as in _answer: a failed batch is a message, not a dead worker
             self.answered.emit(_failure(request, e))
 
     # --- model work --------------------------------------------------------------------------------
@@ -285,7 +194,7 @@ class _Worker(QObject):
         self._cache_keys[source] = key
         return model
 
-    def _do_load(self, request: _Request) -> ModelLoaded:
+    def _do_load(self, request: Request) -> ModelLoaded:
         start = time.perf_counter()
         args = request.args
         old = self._model
@@ -305,7 +214,7 @@ class _Worker(QObject):
         carried_faces = self._faces(torch.as_tensor(np.stack(carried)), new) if carried else []
         self._model = new
         self._generation += 1
-        return ModelLoaded(request.seq, args.get("purpose", ""), info, kept, kept_faces, carried,
+        return ModelLoaded(request.seq, args["purpose"], info, kept, kept_faces, carried,
                            carried_faces, time.perf_counter() - start, args.get("context"))
 
     def _carry(self, old: FaceModel | None, new: FaceModel, item: np.ndarray) -> np.ndarray:
@@ -320,14 +229,14 @@ class _Worker(QObject):
         mu, _ = new.encode(image)
         return mu[0].numpy()
 
-    def _do_decode(self, request: _Request) -> Decoded:
+    def _do_decode(self, request: Request) -> Decoded:
         start = time.perf_counter()
         z = request.args["latent"]
         face = self._faces(torch.as_tensor(z).unsqueeze(0))[0]
         self._inbox.face_decodes += 1
         return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation)
 
-    def _do_encode(self, request: _Request) -> Encoded:
+    def _do_encode(self, request: Request) -> Encoded:
         start = time.perf_counter()
         image = request.args["image"]
         if isinstance(image, np.ndarray):  # an earlier crop, 3×64×64 uint8
@@ -339,15 +248,15 @@ class _Worker(QObject):
         return Encoded(request.seq, mu[0].numpy(), face, crop.numpy(), time.perf_counter() - start,
                        self._generation, request.args.get("context"))
 
-    def _batch_latents(self, request: _Request) -> torch.Tensor:
+    def _batch_latents(self, request: Request) -> torch.Tensor:
         args = request.args
-        if request.kind == "latents":
+        if request.kind == Kind.LATENTS:
             return torch.as_tensor(np.asarray(args["latents"], dtype=np.float32)).reshape(-1, self._model.latent_dim)
-        if request.kind == "prior":
+        if request.kind == Kind.PRIOR:
             generator = torch.Generator().manual_seed(int(args["seed"]))
             return sample_prior(args["count"], self._model.latent_dim, args["temperature"], generator,
                                 self._model.prior)
-        if request.kind == "path":
+        if request.kind == Kind.PATH:
             keys = [torch.as_tensor(k, dtype=torch.float32) for k in args["keys"]]
             count = args["frames"]
             ts = [i / (count - 1) for i in range(count)] if count > 1 else [0.0]
@@ -367,15 +276,15 @@ def _info(model: FaceModel, source: str, generation: int) -> ModelInfo:
         device=describe(model.device), metrics=dict(meta.get("metrics") or {}), generation=generation)
 
 
-def _failure(request: _Request, error: Exception) -> Failure:
+def _failure(request: Request, error: Exception) -> Failure:
     purpose = request.args.get("purpose", request.kind)
     context = request.args.get("context")
     if isinstance(error, ModelFileError):
         return Failure(request.seq, request.lane, purpose, "Could not open the model", str(error), context)
     if isinstance(error, FileNotFoundError):
         return Failure(request.seq, request.lane, purpose, "Model not found", str(error), context)
-    titles = {"load": "Could not switch the model", "encode": "Could not encode the photo",
-              "decode": "Could not decode the face"}
+    titles = {Kind.LOAD: "Could not switch the model", Kind.ENCODE: "Could not encode the photo",
+              Kind.DECODE: "Could not decode the face"}
     title = titles.get(request.kind, "Could not compute the faces")
     message = str(error) if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {error}"
     return Failure(request.seq, request.lane, purpose, title, message, context)
@@ -409,8 +318,8 @@ class Engine(QObject):
     def __init__(self, device: str | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self._seq = 0
-        self._latest: dict[str, int] = {}  # lane -> newest seq posted
-        self._waiting: dict[str, float] = {}  # lane -> since when an answer is outstanding
+        self._latest: dict[Lane | Tag, int] = {}  # lane -> newest seq posted
+        self._waiting: dict[Lane | Tag, float] = {}  # lane -> since when an answer is outstanding
         self._shown_face = 0  # newest face seq delivered (or claimed by a face shown directly)
         self._superseded: ModelLoaded | None = None  # a load the worker did, answered after a newer was posted
         self.generation = 0
@@ -434,30 +343,30 @@ class Engine(QObject):
 
     # --- requests (all return the request's seq) ------------------------------------------------------
     def load_model(self, source: str, *, keep=(), carry=(), default_face: bool = False,
-                   purpose: str = "switch", context=None) -> int:
+                   purpose: Purpose = Purpose.SWITCH, context=None) -> int:
         """Load ``source`` (name or path). ``keep``: latents of the new model, decoded as they are;
         ``carry``: latents of the current model or uint8 photos, re-encoded into the new one."""
-        return self._post("model", "load", source=str(source), keep=[np.asarray(z, np.float32) for z in keep],
+        return self._post(Lane.MODEL, Kind.LOAD, source=str(source), keep=[np.asarray(z, np.float32) for z in keep],
                           carry=[np.asarray(c) for c in carry], default_face=default_face,
                           purpose=purpose, context=context)
 
     def decode(self, latent) -> int:
-        return self._post("face", "decode", latent=np.array(latent, dtype=np.float32))
+        return self._post(Lane.FACE, Kind.DECODE, latent=np.array(latent, dtype=np.float32))
 
     def encode_photo(self, image, box=None, context=None) -> int:
         """``image``: an upright RGB PIL image with ``box`` (left, top, side; None: the centre square),
         or a 3×64×64 uint8 array (a crop encoded before)."""
-        return self._post("encode", "encode", image=image, box=box, context=context)
+        return self._post(Lane.ENCODE, Kind.ENCODE, image=image, box=box, context=context)
 
-    def decode_batch(self, tag: str, latents, context=None) -> int:
-        return self._post(tag, "latents", tag=tag, latents=np.array(latents, dtype=np.float32), context=context)
+    def decode_batch(self, tag: Tag, latents, context=None) -> int:
+        return self._post(tag, Kind.LATENTS, tag=tag, latents=np.array(latents, dtype=np.float32), context=context)
 
-    def sample(self, tag: str, count: int, temperature: float, seed: int, context=None) -> int:
-        return self._post(tag, "prior", tag=tag, count=int(count), temperature=float(temperature),
+    def sample(self, tag: Tag, count: int, temperature: float, seed: int, context=None) -> int:
+        return self._post(tag, Kind.PRIOR, tag=tag, count=int(count), temperature=float(temperature),
                           seed=int(seed), context=context)
 
-    def interpolate(self, tag: str, keys, frames: int, method: str = "slerp", context=None) -> int:
-        return self._post(tag, "path", tag=tag, keys=[np.array(k, dtype=np.float32) for k in keys],
+    def interpolate(self, tag: Tag, keys, frames: int, method: str = "slerp", context=None) -> int:
+        return self._post(tag, Kind.PATH, tag=tag, keys=[np.array(k, dtype=np.float32) for k in keys],
                           frames=int(frames), method=method, context=context)
 
     def claim_face(self) -> int:
@@ -468,7 +377,7 @@ class Engine(QObject):
 
     @property
     def latest_face_seq(self) -> int:
-        return max(self._latest.get("face", 0), self._shown_face)
+        return max(self._latest.get(Lane.FACE, 0), self._shown_face)
 
     @property
     def decodes(self) -> int:
@@ -484,13 +393,13 @@ class Engine(QObject):
         """Whether an answer is outstanding (in the given lanes, or any)."""
         return any(lane in self._waiting for lane in lanes) if lanes is not None else bool(self._waiting)
 
-    def _post(self, lane: str, kind: str, **args) -> int:
+    def _post(self, lane: Lane | Tag, kind: Kind, **args) -> int:
         self._seq += 1
         self._latest[lane] = self._seq
         self._waiting.setdefault(lane, time.monotonic())
         if not self._busy_timer.isActive() and not self.busy:
             self._busy_timer.start(BUSY_AFTER_MS)
-        if self._inbox.post(_Request(lane, self._seq, kind, self.generation, args)):
+        if self._inbox.post(Request(lane, self._seq, kind, self.generation, args)):
             self._wake.emit()
         return self._seq
 
@@ -506,11 +415,11 @@ class Engine(QObject):
         elif lane in self._waiting:
             self._waiting[lane] = time.monotonic()  # the worker has moved on to the newest request
         self._update_busy()
-        if isinstance(answer, _Skipped):
+        if isinstance(answer, Skipped):
             return
         if isinstance(answer, Failure):
             if latest:
-                if lane == "model" and self._superseded is not None:
+                if lane == Lane.MODEL and self._superseded is not None:
                     # the newest load failed, but the worker holds an earlier one now: show that one
                     self._adopt(self._superseded)
                 self.failed.emit(answer)
@@ -574,6 +483,9 @@ class Engine(QObject):
                 _UNFINISHED.append(entry)
                 self._thread.finished.connect(lambda: entry in _UNFINISHED and _UNFINISHED.remove(entry))
                 return False
+        before, self._inbox.threads_before = self._inbox.threads_before, None
+        if before is not None and not any(e is not self and e.is_running() for e in list(_LIVE)):
+            torch.set_num_threads(before)  # the last engine gone: the process gets its threads back
         return True
 
     def is_running(self) -> bool:
@@ -583,11 +495,11 @@ class Engine(QObject):
 _UNFINISHED: list = []  # engines' threads still running after shutdown gave up waiting
 
 
-def _lane_of(answer) -> str:
+def _lane_of(answer) -> Lane | Tag:
     if isinstance(answer, ModelLoaded):
-        return "model"
+        return Lane.MODEL
     if isinstance(answer, Decoded):
-        return "face"
+        return Lane.FACE
     if isinstance(answer, Encoded):
-        return "encode"
+        return Lane.ENCODE
     return answer.tag

@@ -1,7 +1,7 @@
 """Choose the square of a photo to encode: drag to move, wheel or slider to resize."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QSlider, QVBoxLayout, QWidget)
@@ -147,9 +147,8 @@ class CropDialog(QDialog):
         self.resize(560, 640)
 
     def _sync_slider(self) -> None:
-        self.size_slider.blockSignals(True)
-        self.size_slider.setValue(self.view.side)
-        self.size_slider.blockSignals(False)
+        with QSignalBlocker(self.size_slider):
+            self.size_slider.setValue(self.view.side)
 
     def _centre(self) -> None:
         self.view.left, self.view.top, self.view.side = centre_box(self.view.image.width(), self.view.image.height())

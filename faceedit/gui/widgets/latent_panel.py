@@ -6,9 +6,9 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QFrame, QLabel, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
+from faceedit.core.activity import ACTIVE_KL
 from faceedit.gui.widgets.slider_row import SliderRow
 
-INACTIVE_KL = 0.01  # nats: below this a dimension carries (almost) no information
 SIGMAS = 3.0
 
 
@@ -39,7 +39,8 @@ class DimLabel(QWidget):
 
 class LatentPanel(QWidget):
     """Signals: ``valueEdited(dim, value)`` live while dragging, ``editStarted(dim)`` when a drag or a
-    typed value begins a new edit, ``resetRequested(dim)`` on double-click."""
+    typed value begins a new edit.  A double-click puts a slider back to the start face's value, as a
+    ``valueEdited``."""
 
     valueEdited = Signal(int, float)
     editStarted = Signal(int)
@@ -123,7 +124,7 @@ class LatentPanel(QWidget):
             row.set_range(centre - SIGMAS * sigma, centre + SIGMAS * sigma)
             row.label.fraction = min(1.0, kl[dim] / top)
             row.label.update()
-            is_active = kl[dim] >= INACTIVE_KL
+            is_active = kl[dim] >= ACTIVE_KL
             active += is_active
             row.setToolTip(
                 f"Latent dimension z{dim}\nKL {kl[dim]:.3f} nats — rank {rank} of {dims}"
@@ -132,7 +133,7 @@ class LatentPanel(QWidget):
                 "Double-click to reset to the start face's value")
             (self._active if is_active else self._inactive).addWidget(row)
         inactive = dims - active
-        self.inactive_toggle.setText(f"Inactive dimensions ({inactive}, KL < {INACTIVE_KL})")
+        self.inactive_toggle.setText(f"Inactive dimensions ({inactive}, KL < {ACTIVE_KL})")
         self.inactive_toggle.setVisible(inactive > 0)
         self.summary.setText(f"<b>Latent dimensions</b> · {active} active of {dims}, ordered by KL")
 
@@ -167,4 +168,4 @@ class LatentPanel(QWidget):
         return list(self._order)
 
     def active_dims(self) -> list[int]:
-        return [d for d in self._order if self._kl[d] >= INACTIVE_KL]
+        return [d for d in self._order if self._kl[d] >= ACTIVE_KL]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
@@ -44,28 +44,27 @@ class ModelPicker(QComboBox):
             bundled, users = self._provider()
         except OSError:
             bundled, users = [], {}
-        self.blockSignals(True)
-        self._model.clear()
-        self._header("Bundled models")
-        for name in bundled:
-            self._entry(name, name, f"Bundled model {name}")
-        self._header("Your models")
-        if users:
-            for name, path in users.items():
-                source = name if name not in bundled else str(path)
-                self._entry(name, source, str(path))
-        else:
-            self._header("  (none in your model folder)", note=True)
-        if self._opened:
-            self._header("Opened files")
-            for path in self._opened:
-                self._entry(Path(path).stem, path, path)
-        known = {self._model.item(i).data(SOURCE_ROLE) for i in range(self._model.rowCount())}
-        if self._current and self._current not in known:
-            self._entry(self._labels.get(self._current, Path(self._current).stem), self._current, self._current)
-        self.insertSeparator(self._model.rowCount())
-        self._entry("Open model file…", OPEN_FILE, "Open a FaceEdit model file (.pt)")
-        self.blockSignals(False)
+        with QSignalBlocker(self):
+            self._model.clear()
+            self._header("Bundled models")
+            for name in bundled:
+                self._entry(name, name, f"Bundled model {name}")
+            self._header("Your models")
+            if users:
+                for name, path in users.items():
+                    source = name if name not in bundled else str(path)
+                    self._entry(name, source, str(path))
+            else:
+                self._header("  (none in your model folder)", note=True)
+            if self._opened:
+                self._header("Opened files")
+                for path in self._opened:
+                    self._entry(Path(path).stem, path, path)
+            known = {self._model.item(i).data(SOURCE_ROLE) for i in range(self._model.rowCount())}
+            if self._current and self._current not in known:
+                self._entry(self._labels.get(self._current, Path(self._current).stem), self._current, self._current)
+            self.insertSeparator(self._model.rowCount())
+            self._entry("Open model file…", OPEN_FILE, "Open a FaceEdit model file (.pt)")
         self._select(self._current)
 
     def _header(self, text: str, note: bool = False) -> None:
@@ -83,7 +82,7 @@ class ModelPicker(QComboBox):
         item.setToolTip(tooltip)
         self._model.appendRow(item)
 
-    def showPopup(self) -> None:  # noqa: N802 (Qt naming)
+    def showPopup(self) -> None:
         self.refresh()
         super().showPopup()
 
@@ -116,9 +115,8 @@ class ModelPicker(QComboBox):
         return out
 
     def _select(self, source: str | None) -> None:
-        self.blockSignals(True)
-        for i in range(self._model.rowCount()):
-            if source is not None and self._model.item(i).data(SOURCE_ROLE) == source:
-                self.setCurrentIndex(i)
-                break
-        self.blockSignals(False)
+        with QSignalBlocker(self):
+            for i in range(self._model.rowCount()):
+                if source is not None and self._model.item(i).data(SOURCE_ROLE) == source:
+                    self.setCurrentIndex(i)
+                    break

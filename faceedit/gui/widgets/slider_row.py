@@ -1,7 +1,7 @@
 """One labelled slider with a typeable value: the row used by the latent and attribute panels."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
 
 
@@ -90,12 +90,9 @@ class SliderRow(QWidget):
     def set_value(self, value: float) -> None:
         """Show a value without emitting (the slider clamps to its range, the box shows it exactly)."""
         self._value = float(value)
-        self.slider.blockSignals(True)
-        self.slider.setValue(self.position_of(self._value))
-        self.slider.blockSignals(False)
-        self.spin.blockSignals(True)
-        self.spin.setValue(self._value)
-        self.spin.blockSignals(False)
+        with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
+            self.slider.setValue(self.position_of(self._value))
+            self.spin.setValue(self._value)
 
     def reset(self) -> None:
         self.set_value(self.reset_value)
@@ -103,20 +100,18 @@ class SliderRow(QWidget):
 
     def _slider_moved(self, position: int) -> None:
         self._value = self.value_at(position)
-        self.spin.blockSignals(True)
-        self.spin.setValue(self._value)
-        self.spin.blockSignals(False)
+        with QSignalBlocker(self.spin):
+            self.spin.setValue(self._value)
         self.edited.emit(self._value)
 
     def _typed(self, value: float) -> None:
         self._value = float(value)
-        self.slider.blockSignals(True)
-        self.slider.setValue(self.position_of(self._value))
-        self.slider.blockSignals(False)
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(self.position_of(self._value))
         self.pressed.emit()  # a typed value is an edit of its own for undo
         self.edited.emit(self._value)
 
-    def setToolTip(self, text: str) -> None:  # noqa: N802 (Qt naming)
+    def setToolTip(self, text: str) -> None:
         super().setToolTip(text)
         for widget in (self.label, self.slider, self.spin):
             widget.setToolTip(text)

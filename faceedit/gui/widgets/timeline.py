@@ -1,7 +1,7 @@
 """The interpolation timeline: keyframes as thumbnails, a scrubber, play/pause/loop, export buttons."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel,
                                QListView, QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox,
@@ -12,7 +12,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 class TimelinePanel(QWidget):
-    """Holds the keyframe order and the transport; the window owns the latents and the frames.
+    """Shows the keyframes and the transport; the document (``faceedit.gui.document``) owns their
+    latents, their order and the frames, and the window keeps the two in step.
 
     Signals: ``addRequested()``, ``removeRequested()``, ``clearRequested()`` (the window does these, as
     undo steps), ``keyframesChanged()`` (added, removed, reordered, cleared),
@@ -203,10 +204,13 @@ class TimelinePanel(QWidget):
         return [self.keyframes.item(row).data(ID_ROLE) for row in rows]
 
     def set_thumbnail(self, key_id: int, image: QImage) -> None:
+        self.set_icon(key_id, self.thumbnail(image))
+
+    def set_icon(self, key_id: int, icon: QIcon) -> None:
         for i in range(self.keyframes.count()):
             item = self.keyframes.item(i)
             if item.data(ID_ROLE) == key_id:
-                item.setIcon(QIcon(QPixmap.fromImage(self._thumb(image))))
+                item.setIcon(icon)
 
     def _thumb(self, image: QImage) -> QImage:
         return image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
@@ -220,11 +224,10 @@ class TimelinePanel(QWidget):
         """The frames the window has computed for the current keyframes (0 while there are none);
         ``frame`` puts the position there quietly (no ``frameChanged``), as undo does."""
         self._frames = count
-        self.scrubber.blockSignals(True)
-        self.scrubber.setRange(0, max(0, count - 1))
-        if frame is not None:
-            self.scrubber.setValue(frame)
-        self.scrubber.blockSignals(False)
+        with QSignalBlocker(self.scrubber):
+            self.scrubber.setRange(0, max(0, count - 1))
+            if frame is not None:
+                self.scrubber.setValue(frame)
         self._show_position()
         self._update_enabled()
 

@@ -1,11 +1,13 @@
 """What an edit is, for the undo stack: a snapshot of the face before and after, or keyframes put on
-or taken off the timeline."""
+or taken off the timeline.  The commands act on a ``Document`` (the protocol below, which
+``faceedit.gui.document.EditorDocument`` implements), never on a window."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
-from PySide6.QtGui import QIcon, QImage, QUndoCommand
+from PySide6.QtGui import QImage, QUndoCommand
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +43,20 @@ class Keyframe:
     row: int
     key_id: int
     latents: dict[str, np.ndarray]  # model source -> latent
-    icon: QIcon
+    icon: object = None  # the view's thumbnail (a QIcon in the window), kept as it is across undo
+
+
+class Document(Protocol):
+    """What the undo commands need of the document they edit."""
+
+    def restore(self, snapshot: Snapshot, image: tuple[bytes, int, int] | None = None,
+                live: str | None = None, sync: bool = True) -> None: ...
+
+    def restore_model(self, snapshot: Snapshot) -> None: ...
+
+    def insert_keyframes(self, keyframes: list[Keyframe], frame: int = 0) -> None: ...
+
+    def take_keyframes(self, key_ids: list[int], frame: int = 0) -> list[Keyframe]: ...
 
 
 class EditCommand(QUndoCommand):
@@ -50,39 +65,39 @@ class EditCommand(QUndoCommand):
 
     MERGE_ID = 4001
 
-    def __init__(self, window, text: str, before: Snapshot, after: Snapshot, *, merge_key=None,
+    def __init__(self, document: Document, text: str, before: Snapshot, after: Snapshot, *, merge_key=None,
                  image: tuple[bytes, int, int] | None = None, live: str | None = None):
         super().__init__(text)
-        self.window = window
+        self.document = document
         self.before, self.after = before, after
         self.merge_key = merge_key
         self._image = image  # the face of ``after``, when it is already known (no decode needed)
         self._live = live  # the panel that already shows ``after`` on the first redo
 
-    def id(self) -> int:  # noqa: A003 (Qt naming)
+    def id(self) -> int:
         return self.MERGE_ID if self.merge_key is not None else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt naming)
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, EditCommand) or other.merge_key != self.merge_key:
             return False
         self.after = other.after
         return True
 
     def redo(self) -> None:
-        self.window.restore(self.after, image=self._image, live=self._live)
+        self.document.restore(self.after, image=self._image, live=self._live)
         self._image = None
         self._live = None
 
     def undo(self) -> None:
-        self.window.restore(self.before)
+        self.document.restore(self.before)
 
 
 class ModelCommand(QUndoCommand):
     """A switch of model. The first redo happened in the worker already; later ones ask it again."""
 
-    def __init__(self, window, text: str, before: Snapshot, after: Snapshot):
+    def __init__(self, document: Document, text: str, before: Snapshot, after: Snapshot):
         super().__init__(text)
-        self.window = window
+        self.document = document
         self.before, self.after = before, after
         self._done = True
 
@@ -90,19 +105,19 @@ class ModelCommand(QUndoCommand):
         if self._done:
             self._done = False
             return
-        self.window.restore_model(self.after)
+        self.document.restore_model(self.after)
 
     def undo(self) -> None:
-        self.window.restore_model(self.before)
+        self.document.restore_model(self.before)
 
 
 class KeyframeCommand(QUndoCommand):
     """Keyframes put on the timeline (``add``) or taken off it (remove, clear). Undo also puts the
     timeline's position back where it was (after a keyframe change it starts at the first frame)."""
 
-    def __init__(self, window, text: str, keyframes: list[Keyframe], *, add: bool, frame: int):
+    def __init__(self, document: Document, text: str, keyframes: list[Keyframe], *, add: bool, frame: int):
         super().__init__(text)
-        self.window = window
+        self.document = document
         self.keyframes = keyframes
         self.add = add
         self.frame = frame
@@ -115,6 +130,6 @@ class KeyframeCommand(QUndoCommand):
 
     def _apply(self, add: bool, frame: int) -> None:
         if add:
-            self.window.insert_keyframes(self.keyframes, frame)
+            self.document.insert_keyframes(self.keyframes, frame)
         else:
-            self.keyframes = self.window.take_keyframes([k.key_id for k in self.keyframes], frame)
+            self.keyframes = self.document.take_keyframes([k.key_id for k in self.keyframes], frame)

@@ -1,0 +1,97 @@
+"""The window's ways of opening things: the Open dialogs, Open Recent, drag and drop, photos (with the
+crop dialog), latent files and model files.  The document does the work; this asks and reports."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+
+from faceedit.formats import catalog
+from faceedit.gui import settings as app_settings
+from faceedit.gui.widgets.pixels import rgb_image
+
+PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.ppm *.pgm)"
+OPEN_FILTER = f"Photos, latents and models ({PHOTO_FILTER[8:-1]} *.json *.pt);;{PHOTO_FILTER};;" \
+              "Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
+
+
+class OpenMixin:
+    """Open…, Open Model File…, the model folder, Open Recent and drops (for ``MainWindow``)."""
+
+    def open_model_dialog(self) -> None:
+        path = self.ask_open_path("Open model file", "FaceEdit model (*.pt);;All files (*)")
+        if path:
+            app_settings.remember(self.settings, path)
+            self.switch_model(str(Path(path).resolve()))
+
+    def show_model_folder(self) -> None:
+        folder = catalog.user_models_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self.show_error("Could not create the model folder", f"{folder}: {e.strerror or e}")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def open_dialog(self) -> None:
+        path = self.ask_open_path("Open photo, latent or model", OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_photo_dialog(self) -> None:
+        path = self.ask_open_path("Open photo", f"{PHOTO_FILTER};;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | os.PathLike) -> bool:
+        """Open a photo (any Pillow format), a latent (.json) or a model file (.pt)."""
+        path = str(path)
+        if self.document.switching:  # Open Recent and drag and drop stay live while a model loads
+            self.statusBar().showMessage(f"A model is loading; open {Path(path).name} again when it is ready.", 5000)
+            return False
+        suffix = Path(path).suffix.lower()
+        if suffix == ".json":
+            return self.document.open_latent(path)
+        if suffix == ".pt":
+            if not Path(path).exists():
+                self.show_error("Could not open the model", f"{path}: no such file")
+                return False
+            app_settings.remember(self.settings, path)
+            self.switch_model(str(Path(path).resolve()))
+            return True
+        return self.open_photo_file(path)
+
+    def open_photo_file(self, path: str | os.PathLike, box: tuple[int, int, int] | None = None) -> bool:
+        """Open a photo upright (EXIF), let the user choose the square, then encode it in the worker."""
+        from faceedit.core.images import PhotoError, open_photo  # the worker has imported torch by now
+
+        if self.state is None:
+            return False
+        try:
+            photo = open_photo(path)
+        except PhotoError as e:
+            self.show_error("Could not open the photo", f"{e}\n\nYour face and history are unchanged.")
+            return False
+        image = rgb_image(photo.tobytes(), photo.width, photo.height)
+        if box is None:
+            box = self.ask_crop(image, str(path))
+            if box is None:
+                return False
+        left, top, side = box
+        shown = image.copy(left, top, side, side).scaled(
+            512, 512, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        app_settings.remember(self.settings, path)
+        self.document.encode_photo(photo, box, str(path), shown)
+        return True
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
