@@ -160,3 +160,26 @@ def test_attribute_problems_are_said_in_plain_words(tmp_path):
     assert model.attribute_problem("Smiling") is None
     assert model.attribute_problem("Young") == ("β=4 does not keep young: the judge tells faces with and without it "
                                                 "apart in this model's reconstructions only at AUC 0.61")
+
+
+def test_dimension_attributes_name_the_most_correlated_attribute():
+    from training.calibrate import dimension_attributes
+    g = torch.Generator().manual_seed(0)
+    attrs = torch.where(torch.rand(500, 2, generator=g) > 0.5, 1, -1)
+    mu = torch.stack([attrs[:, 1].float() + 0.1 * torch.randn(500, generator=g),  # dim 0 follows Young
+                      -attrs[:, 0].float() + 0.1 * torch.randn(500, generator=g),  # dim 1 follows not-Smiling
+                      torch.randn(500, generator=g)], 1)
+    pairs = dimension_attributes(mu, attrs, ["Smiling", "Young"])
+    assert pairs[0][0] == "Young" and pairs[0][1] > 0.9
+    assert pairs[1][0] == "Smiling" and pairs[1][1] < -0.9
+    assert abs(pairs[2][1]) < 0.2
+
+
+def test_dimension_attributes_are_validated(tmp_path):
+    from faceedit.core.modelfile import update_metadata
+    path = _model_file(tmp_path, torch.tensor([1.0, 1.0]))
+    update_metadata(path, {"dimension_attributes": [["Smiling", 0.5]] * 8})
+    assert load_model(path, device="cpu").dimension_attribute(3) == ("Smiling", 0.5)
+    update_metadata(path, {"dimension_attributes": [["Smiling", float("nan")]] * 8})
+    with pytest.raises(ModelFileError, match="dimension_attributes"):
+        load_network(path)

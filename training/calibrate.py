@@ -35,6 +35,16 @@ def choose_prior(model: FaceModel, judge: Judge, mu: torch.Tensor, logvar: torch
     return candidates[min(distances, key=distances.get)], distances
 
 
+def dimension_attributes(mu: torch.Tensor, attributes: torch.Tensor, names: list[str]) -> list:
+    """For each latent dimension, the attribute its μ correlates with most: ``[name, r]`` (r in [−1, 1])."""
+    a = (attributes > 0).float()
+    z = (mu - mu.mean(0)) / mu.std(0).clamp_min(1e-8)
+    a = (a - a.mean(0)) / a.std(0).clamp_min(1e-8)
+    corr = (z.T @ a / (len(mu) - 1)).nan_to_num(0)  # D×K Pearson correlations
+    best = corr.abs().argmax(1)
+    return [[names[int(k)], round(float(corr[d, k]), 4)] for d, k in enumerate(best)]
+
+
 def calibrate_model(model: FaceModel, data: FaceData, train_idx: torch.Tensor, judge: Judge | None,
                     progress=print) -> dict:
     """Everything calibration adds to the metadata (prior, scaled directions, what was measured)."""
@@ -43,6 +53,8 @@ def calibrate_model(model: FaceModel, data: FaceData, train_idx: torch.Tensor, j
     if not len(val):
         val = data.indices("test")
     updates: dict = {}
+    if data.attributes is not None and data.attribute_names:
+        updates["dimension_attributes"] = dimension_attributes(mu, data.attributes[train_idx], data.attribute_names)
     if judge is None or not len(val):
         updates["prior"] = fit_gaussian(mu).to_dict()
         updates["calibration"] = {"prior": {"chosen": "mu", "measured": False}}

@@ -103,6 +103,14 @@ class FaceModel:
         """Whether +1 is a measured unit (False: an older file's unscaled directions)."""
         return self.metadata.get("attribute_scales") is not None
 
+    def dimension_attribute(self, dim: int) -> tuple[str, float] | None:
+        """The attribute latent dimension ``dim`` correlates with most over the training faces, and the correlation."""
+        pairs = self.metadata.get("dimension_attributes")
+        if not pairs or dim >= len(pairs) or not pairs[dim]:
+            return None
+        name, r = pairs[dim]
+        return str(name), float(r)
+
     def attribute_problem(self, name: str) -> str | None:
         """Why this model cannot render an attribute, measured, in plain words; None if it can."""
         q = (self.metadata.get("attribute_quality") or {}).get(name)

@@ -21,6 +21,8 @@ Metadata keys (all optional except where noted):
   +1 flips the attribute judge for 80% of faces without it). Files without it use the directions as
   they are (the first release's unscaled regression directions).
 * ``attribute_quality`` – per attribute, what calibration measured (flip rate, spill, renderable)
+* ``dimension_attributes`` – per latent dimension, ``[attribute, correlation]``: the attribute its μ
+  correlates with most over the training faces (for slider labels such as "z77 · hair colour?")
 * ``gallery`` – tensor G×D of μ codes of real held-out faces
 * ``prior`` – the Gaussian fitted to the training codes after training (see faceedit.core.prior);
   files without it sample from N(0, I)
@@ -144,6 +146,11 @@ def _validate_metadata(path: Path, meta: dict, latent_dim: int) -> None:
             raise ModelFileError(path, f"metadata 'attribute_scales' has shape {tuple(s.shape)}, expected one per attribute")
         if not (torch.isfinite(s).all() and (s > 0).all()):
             raise ModelFileError(path, "metadata 'attribute_scales' must be positive finite numbers")
+    pairs = meta.get("dimension_attributes")
+    if pairs is not None and not (isinstance(pairs, (list, tuple)) and len(pairs) == latent_dim and all(
+            p is None or (isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str)
+                          and isinstance(p[1], (int, float)) and math.isfinite(p[1])) for p in pairs)):
+        raise ModelFileError(path, f"metadata 'dimension_attributes' is not {latent_dim} [name, correlation] pairs")
     quality = meta.get("attribute_quality")
     if quality is not None and not (isinstance(quality, dict) and all(isinstance(v, dict) for v in quality.values())):
         raise ModelFileError(path, "metadata 'attribute_quality' is not a table per attribute")
