@@ -41,8 +41,8 @@ TARGET_FLIP = 0.8
 RENDERABLE_AUC = 0.75
 CONDITION_ON = 3
 MAX_SCALE = 8.0  # in units of the codes' standard deviation along the direction
-BISECTIONS = 7
-CALIBRATION_FACES = 160
+BISECTIONS = 6
+CALIBRATION_FACES = 100
 
 
 # -- directions ------------------------------------------------------------------------------
