@@ -49,3 +49,21 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     return {"mps": "Apple MPS", "cpu": "CPU"}.get(device.type, device.type)
+
+
+def device_error(error: BaseException) -> str | None:
+    """One line for an error that comes from the compute device, or None for any other error.
+
+    MPS reports running out of memory as a plain ``RuntimeError("MPS backend out of memory …")`` and
+    float64 as ``TypeError("Cannot convert a MPS Tensor to float64 dtype …")``, so the text is matched;
+    CUDA has its own exception class.  Callers print the line instead of a traceback.
+    """
+    text = str(error)
+    if isinstance(error, torch.cuda.OutOfMemoryError) or (
+            isinstance(error, RuntimeError) and "out of memory" in text.lower() and ("MPS" in text or "CUDA" in text)):
+        where = "Apple GPU (MPS)" if "MPS" in text else "GPU"
+        return f"out of {where} memory; use a smaller batch, close other GPU work, or use the CPU (--device cpu)"
+    if isinstance(error, (TypeError, RuntimeError, NotImplementedError)) and "MPS" in text:
+        first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+        return f"the Apple GPU (MPS) cannot run this ({first}); use the CPU (--device cpu or FACEEDIT_DEVICE=cpu)"
+    return None

@@ -31,14 +31,14 @@ from faceedit.gui.widgets.gallery import GalleryPanel
 from faceedit.gui.widgets.history import EditCommand, Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start
 from faceedit.gui.widgets.latent_panel import LatentPanel
 from faceedit.gui.widgets.model_picker import ModelPicker
-from faceedit.gui.widgets.pixels import image_bytes, rgb_image
+from faceedit.gui.widgets.pixels import image_bytes, rgb_image, screen_image
 from faceedit.gui.widgets.timeline import TimelinePanel
 
 SETTINGS_ENV = "FACEEDIT_SETTINGS"  # a path: keep the settings in this INI file (tests, portable use)
 EXPORT_SIZES = (64, 256, 512)
 RANDOM_SAMPLES = 24
 MAX_RECENT = 10
-PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.ppm *.pgm)"
+PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif *.ppm *.pgm)"
 OPEN_FILTER = f"Photos, latents and models ({PHOTO_FILTER[8:-1]} *.json *.pt);;{PHOTO_FILTER};;" \
               "Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
 
@@ -833,8 +833,8 @@ class MainWindow(QMainWindow):
             if box is None:
                 return False
         left, top, side = box
-        shown = image.copy(left, top, side, side).scaled(
-            512, 512, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        shown = screen_image(image.copy(left, top, side, side), 512, self.devicePixelRatioF(),
+                             Qt.AspectRatioMode.IgnoreAspectRatio)
         self._remember(path)
         self.engine.encode_photo(photo, box, context={"path": str(path), "image": shown, "crop": None})
         return True
