@@ -26,7 +26,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from faceedit.formats import catalog
-from faceedit.core.device import describe
+from faceedit.core.device import describe, device_error
 from faceedit.core.facemodel import FaceModel
 from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
@@ -377,6 +377,10 @@ def _failure(request: _Request, error: Exception) -> Failure:
               "decode": "Could not decode the face"}
     title = titles.get(request.kind, "Could not compute the faces")
     message = str(error) if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {error}"
+    line = device_error(error)  # MPS/CUDA out of memory, an operation MPS lacks: one clear line
+    if line is not None:
+        line = line.replace("--device cpu", "start FaceEdit with --device cpu")
+        message = f"{line[0].upper()}{line[1:]}."
     return Failure(request.seq, request.lane, purpose, title, message, context)
 
 
