@@ -97,3 +97,33 @@ def test_the_editor_shows_a_device_error_as_one_line():
     failure = _failure(_Request("face", 1, "decode", 0), RuntimeError(MPS_OOM))
     assert failure.message.startswith("Out of Apple GPU (MPS) memory") and "start FaceEdit with --device cpu" in failure.message
     assert "RuntimeError" not in failure.message and "\n" not in failure.message
+
+
+def test_the_single_face_device_is_the_faster_one_measured(monkeypatch):
+    from faceedit.core.device import pick_face_device
+
+    monkeypatch.delenv("FACEEDIT_FACE_DEVICE", raising=False)
+    mps, cpu = torch.device("mps"), torch.device("cpu")
+    timings = {"cpu": 0.002, "mps": 0.004}
+    asked = []
+
+    def timed(device):
+        asked.append(device.type)
+        return timings[device.type]
+    assert pick_face_device(mps, timed) == cpu and sorted(asked) == ["cpu", "mps"]
+    timings["cpu"] = 0.009
+    assert pick_face_device(mps, timed) == mps
+    assert pick_face_device(cpu, lambda d: pytest.fail("a CPU model is never timed")) == cpu
+    assert pick_face_device(mps, lambda d: pytest.fail("no timing"), "model") == mps
+    monkeypatch.setenv("FACEEDIT_FACE_DEVICE", "cpu")
+    assert pick_face_device(mps, lambda d: pytest.fail("no timing")) == cpu
+    with pytest.raises(ValueError, match="unknown face device"):
+        pick_face_device(mps, timed, "gpu")
+
+
+def test_seconds_per_face_warms_up_then_takes_the_median():
+    from faceedit.core.device import seconds_per_face
+
+    shapes = []
+    assert seconds_per_face(lambda z: shapes.append(tuple(z.shape)), 16, repeats=5) >= 0
+    assert shapes == [(1, 16)] * 8
