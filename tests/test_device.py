@@ -127,3 +127,24 @@ def test_seconds_per_face_warms_up_then_takes_the_median():
     shapes = []
     assert seconds_per_face(lambda z: shapes.append(tuple(z.shape)), 16, repeats=5) >= 0
     assert shapes == [(1, 16)] * 8
+
+
+def test_the_editor_worker_decodes_single_faces_on_the_device_picked(tmp_path, monkeypatch):
+    from faceedit.core.facemodel import FaceModel
+    from faceedit.gui import engine
+    from test_modelfile import tiny_model_file
+
+    tiny_model_file(tmp_path / "m.pt")
+    worker = engine._Worker(engine._Inbox(), "cpu")
+    worker._model = FaceModel(tmp_path / "m.pt", "cpu")
+    assert worker._face_model() is worker._model  # a CPU model is its own single-face model
+    worker._model.device = torch.device("mps")  # stands in for a model on the Apple GPU
+    picks = iter([torch.device("cpu"), torch.device("mps")])
+    monkeypatch.setattr(engine, "pick_face_device", lambda device, timer: next(picks))
+    twin = worker._face_model()
+    assert twin is not worker._model and twin.device.type == "cpu" and worker._face_model() is twin  # once
+    z = torch.randn(1, worker._model.latent_dim)
+    assert torch.equal(twin.decode(z), FaceModel(tmp_path / "m.pt", "cpu").decode(z))
+    worker._model = FaceModel(tmp_path / "m.pt", "cpu")
+    worker._model.device = torch.device("mps")
+    assert worker._face_model() is worker._model  # the GPU measured faster: keep it
