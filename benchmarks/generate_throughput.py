@@ -8,6 +8,10 @@ Prints, for one model and device:
   peak RSS counts the memory it shared with its parent before exec.
 * the raw decode rate of the model (FaceModel.decode) one image at a time, in the fixed blocks that
   the commands decode in (faceedit.cli.commands.DECODE_BLOCK) and in large batches.
+* on a GPU, the device memory, which RSS does not show (Metal and CUDA allocations live outside it):
+  on MPS ``torch.mps.driver_allocated_memory()`` (all Metal memory the process holds, the allocator's
+  cache included) and ``current_allocated_memory()`` after the decodes and after an in-process
+  ``faceedit generate`` of --n images; on CUDA the peak ``torch.cuda.max_memory_allocated()``.
 
     python benchmarks/generate_throughput.py [--model beta4] [--n 10000] [--device cpu]
 """
@@ -84,6 +88,26 @@ def main() -> None:
     for batch, images in ((1, 200), (DECODE_BLOCK, 2048), (256, 2048)):
         label = {1: "one image at a time", DECODE_BLOCK: "the blocks generate uses"}.get(batch, "large batches")
         print(f"raw decode, batch {batch:>4} ({label}): {decode_rate(model, batch, images):8.0f} images/s")
+    device_memory(model.device, "after the raw decodes")
+    if model.device.type != "cpu":
+        from faceedit.cli.commands import main as faceedit_main
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = ["generate", "--model", args.model, "--n", str(args.n), "--seed", "0", "--size", "64",
+                   "--out", str(Path(tmp) / "in-process"), "--batch-size", str(args.batch_size),
+                   "--device", model.device.type]
+            faceedit_main(cmd)
+        device_memory(model.device, f"after generate N={args.n:,} in this process")
+
+
+def device_memory(device, when: str) -> None:
+    """Print what the GPU holds: RSS leaves out Metal (MPS) and CUDA memory."""
+    import torch
+    if device.type == "mps":
+        print(f"MPS memory {when}: driver {torch.mps.driver_allocated_memory() / 2**20:.0f} MiB, "
+              f"tensors {torch.mps.current_allocated_memory() / 2**20:.0f} MiB")
+    elif device.type == "cuda":
+        print(f"CUDA memory {when}: peak allocated {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB, "
+              f"reserved {torch.cuda.memory_reserved(device) / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

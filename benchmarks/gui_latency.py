@@ -4,8 +4,12 @@ Drives the real window offscreen: moves the most informative latent slider throu
 fast as events allow (and once more paced like a 120 Hz mouse), and prints the p50/p95 time from each
 slider change to the repainted face that shows it (or a newer value), and how many decodes ran.
 Then starts the editor in fresh processes and prints the time to the first face on screen.
+It names the device the model ran on (FACEEDIT_DEVICE or --device picks it; default auto: MPS → CUDA
+→ CPU), and, on a GPU, times one single-face decode there and on the CPU and says which one the editor
+picks for the face that follows the slider (faceedit.core.device.pick_face_device; FACEEDIT_FACE_DEVICE
+overrides it).
 
-    python benchmarks/gui_latency.py [--values 500] [--cold-runs 3]
+    python benchmarks/gui_latency.py [--values 500] [--cold-runs 3] [--device auto|cpu|mps|cuda]
 
 Targets on a 2-core CPU: p95 ≤ 8 ms, cold start ≤ 3 s.
 """
@@ -108,7 +112,7 @@ def slider_latency(values: int, pace_hz: float | None) -> dict:
         latencies.append((paints[j][1] - start) * 1000)
     result = {"events": len(sent), "decodes": window.engine.face_decodes - decodes_before,
               "paints": len(paints), "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-              "max": max(latencies), "decode": statistics.median(decode_ms)}
+              "max": max(latencies), "decode": statistics.median(decode_ms), "device": window.info.device}
     window.close()
     return result
 
@@ -129,18 +133,43 @@ def cold_start(runs: int) -> list[float]:
     return times
 
 
+def single_face_choice() -> None:
+    """Which device decodes one face faster, measured, and which one the editor therefore uses."""
+    import torch
+
+    from faceedit.core.device import choose_device, describe, pick_face_device, seconds_per_face
+    from faceedit.core.facemodel import load_model
+
+    device = choose_device()
+    models = {"cpu": load_model("beta4", device="cpu")}
+    models[device.type] = load_model("beta4", device=device)
+    ms = {kind: seconds_per_face(m.decode, m.latent_dim, repeats=50) * 1000 for kind, m in models.items()}
+    if device.type == "cpu":
+        print(f"device: {describe(device)}; one face decodes in {ms['cpu']:.2f} ms (median of 50); "
+              f"torch threads {torch.get_num_threads()}")
+        return
+    chosen = pick_face_device(device, lambda d: ms[d.type])
+    print(f"device: {describe(device)}; one face decodes in {ms[device.type]:.2f} ms there and "
+          f"{ms['cpu']:.2f} ms on the CPU (medians of 50) → the editor decodes single faces on "
+          f"{describe(chosen)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--values", type=int, default=500)
     parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--device", help="auto (default), cpu, mps or cuda; sets FACEEDIT_DEVICE")
     args = parser.parse_args()
+    if args.device:
+        os.environ["FACEEDIT_DEVICE"] = args.device
+    single_face_choice()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FACEEDIT_SETTINGS"] = os.path.join(tmp, "settings.ini")
         for label, pace in (("as fast as events allow", None), ("paced at 120 Hz", 120.0)):
             r = slider_latency(args.values, pace)
             print(f"slider → repainted face, {label}: {r['events']} values, {r['decodes']} decodes, "
                   f"{r['paints']} repaints; p50 {r['p50']:.2f} ms, p95 {r['p95']:.2f} ms, max {r['max']:.1f} ms "
-                  f"(one decode in the worker: median {r['decode']:.2f} ms)")
+                  f"(one decode in the worker: median {r['decode']:.2f} ms; device {r['device']})")
     times = cold_start(args.cold_runs)
     print(f"cold start to the first face on screen ({len(times)} fresh processes): "
           f"median {statistics.median(times):.2f} s, best {min(times):.2f} s, worst {max(times):.2f} s")

@@ -20,7 +20,7 @@ def isolated_settings(tmp_path, monkeypatch):
     """Settings and the user model folder live in tmp_path: the real ones are never touched."""
     monkeypatch.setenv("FACEEDIT_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("FACEEDIT_MODEL_DIR", str(tmp_path / "user-models"))
-    monkeypatch.delenv("FACEEDIT_DEVICE", raising=False)
+    monkeypatch.setenv("FACEEDIT_DEVICE", "cpu")  # a Mac would pick MPS; the tests compare with CPU models
 
 
 @pytest.fixture

@@ -12,6 +12,11 @@ from training.loop import Trainer, TrainConfig
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
+@pytest.fixture(autouse=True)
+def _auto_device(monkeypatch):
+    monkeypatch.setenv("FACEEDIT_DEVICE", "auto")  # conftest pins the other tests to the CPU
+
+
 def test_auto_picks_cuda_and_model_matches_cpu(tmp_path):
     assert choose_device().type == "cuda"
     tiny_model_file(tmp_path / "m.pt")

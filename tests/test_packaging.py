@@ -18,6 +18,7 @@ def test_wheel_carries_bundled_models(tmp_path):
     for model in ("beta1", "beta4", "beta10"):
         assert f"faceedit/_resources/models/{model}.pt" in names
     assert "training/cli.py" in names and "faceedit/gui/widgets/__init__.py" in names
+    assert "faceedit/_resources/icon.png" in names  # the window and Dock icon (faceedit/gui/appearance.py)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "faceedit-train = training.cli:main" in text and "faceedit = faceedit.cli:main" in text

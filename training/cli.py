@@ -7,13 +7,13 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from faceedit.core.device import choose_device
+from faceedit.core.device import choose_device, device_error
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, LIKELIHOODS
 from faceedit.core.modelfile import ModelFileError, load_network
 
 from .data import DataError, load_faces
 from .judge import JudgeError
-from .loop import Trainer, TrainConfig, TrainingDiverged, TrainingStopped
+from .loop import Trainer, TrainConfig, TrainingDeviceError, TrainingDiverged, TrainingStopped
 
 
 def _add_train(sub) -> None:
@@ -218,12 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 3
+    except TrainingDeviceError as e:
+        print(f"faceedit-train: {e}", file=sys.stderr)
+        return 4
     except (DataError, ModelFileError, JudgeError, ValueError, FileNotFoundError) as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"faceedit-train: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 1
+    except (TypeError, RuntimeError, NotImplementedError) as e:  # the device failed outside the training loop
+        line = device_error(e)
+        if line is None:
+            raise
+        print(f"faceedit-train: {line}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

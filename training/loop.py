@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 import faceedit
+from faceedit.core.device import _mps_available, device_error
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, make_likelihood
 from faceedit.core.model import ArchConfig, BetaVAE, Objective, loss_terms
 from faceedit.core.modelfile import atomic_write, save_model_file
@@ -36,6 +37,10 @@ class TrainingStopped(Exception):
 
 class TrainingDiverged(Exception):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingDeviceError(Exception):
+    """The compute device failed (out of memory, an operation MPS lacks); the last good checkpoint is kept."""
 
 
 @dataclass
@@ -72,6 +77,18 @@ def _memory_format(device: torch.device) -> torch.memory_format:
     """channels_last trains the default net about 1.2× faster on this CPU (benchmarks/train_throughput.py);
     MPS keeps the default layout, which is the one its kernels are tested with."""
     return torch.channels_last if device.type in ("cpu", "cuda") else torch.contiguous_format
+
+
+def rng_backends(cuda=torch.cuda, mps=torch.mps, mps_available=_mps_available) -> dict:
+    """``{checkpoint key: (get_state, set_state)}`` for every accelerator present.  The reparameterisation noise
+    comes from the device's own generator, so an exact resume needs its state (CUDA: every GPU; MPS: its one)."""
+    backends = {}
+    if cuda.is_available():
+        backends["cuda_rng"] = (cuda.get_rng_state_all,
+                                lambda states: cuda.set_rng_state_all(list(states)[:cuda.device_count()]))
+    if mps_available():
+        backends["mps_rng"] = (mps.get_rng_state, mps.set_rng_state)
+    return backends
 
 
 def _versions() -> dict:
@@ -141,12 +158,12 @@ class Trainer:
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
                  "epoch": self.epoch, "batch": self.batch, "step": self.step,
                  "rng": torch.get_rng_state(), "config": asdict(self.cfg), "likelihood": self.likelihood.to_dict()}
-        if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        state.update({key: get() for key, (get, _) in rng_backends().items()})
         atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self) -> None:
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        # CPU first: Adam moves its moments to the device but its step counts must stay on the CPU (pytorch#74424)
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
@@ -155,8 +172,10 @@ class Trainer:
         if "likelihood" in state:
             self.likelihood = make_likelihood(state["likelihood"])
         self._drop_metrics_after(self.epoch)
-        if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+        for key, (_, put) in rng_backends().items():
+            if key in state:
+                saved = state[key]  # CUDA: a list per GPU (one tensor in checkpoints before MPS was saved)
+                put([saved] if key == "cuda_rng" and isinstance(saved, torch.Tensor) else saved)
 
     def _drop_metrics_after(self, epoch: int) -> None:
         """A run killed between an epoch's metrics line and its checkpoint must not log that epoch twice."""
@@ -194,10 +213,18 @@ class Trainer:
             with _CtrlC() as ctrl_c:
                 while self.epoch < self.cfg.epochs:
                     self._run_epoch(ctrl_c, bar)
+            return self.finish()
+        except (TypeError, RuntimeError, NotImplementedError) as e:
+            line = device_error(e)
+            if line is None:
+                raise
+            kept = f"the last good checkpoint is kept at {self.checkpoint_path}" if self.checkpoint_path.exists() \
+                else "no checkpoint was written yet"
+            raise TrainingDeviceError(f"{line}. Training stopped at epoch {self.epoch + 1}, step {self.step}; {kept}. "
+                                      f"Continue with: faceedit-train train --resume {self.run_dir} --device cpu") from None
         finally:
             if bar is not None:
                 bar.close()
-        return self.finish()
 
     def _run_epoch(self, ctrl_c: _CtrlC, bar) -> None:
         cfg = self.cfg

@@ -74,7 +74,7 @@ def _reconstruct(model: BetaVAE, images: torch.Tensor, batch_size: int) -> tuple
         sse += recon_per_image(x_hat, x).sum().item()
         psnr += psnr_per_image(x_hat, x).sum().item()
         ssim += ssim_per_image(x_hat, x).sum().item()
-        k = kl_per_dim(mu, logvar).sum(0).double().cpu()
+        k = kl_per_dim(mu, logvar).sum(0).cpu().double()  # float64 only on the CPU: MPS has none
         kl_dims = k if kl_dims is None else kl_dims + k
     model.train(was_training)
     kl_dims = (kl_dims / n).float()

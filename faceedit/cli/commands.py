@@ -37,6 +37,7 @@ from faceedit.formats import latentfile
 from faceedit.formats.export import (ANIMATION_FORMATS, MANIFEST, ExportError, check_destination,
                                      describe_os_error, image_format, save_animation, save_frames, save_image,
                                      staged)
+from faceedit.core.device import device_error
 from faceedit.core.facemodel import FaceModel, load_model
 from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
@@ -539,8 +540,11 @@ def main(argv: list[str] | None = None) -> int:
             return args.run(args)
     except (CommandError, ExportError, PhotoError, ModelFileError) as e:
         print(f"{prefix}: error: {e}", file=sys.stderr)
-    except torch.cuda.OutOfMemoryError:
-        print(f"{prefix}: error: out of GPU memory; try a smaller --batch-size or --device cpu", file=sys.stderr)
+    except (TypeError, RuntimeError, NotImplementedError) as e:  # CUDA/MPS out of memory, an op MPS lacks
+        line = device_error(e)
+        if line is None:
+            raise
+        print(f"{prefix}: error: {line}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
         return 130

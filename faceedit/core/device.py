@@ -49,3 +49,63 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     return {"mps": "Apple MPS", "cpu": "CPU"}.get(device.type, device.type)
+
+
+def device_error(error: BaseException) -> str | None:
+    """One line for an error that comes from the compute device, or None for any other error.
+
+    MPS reports running out of memory as a plain ``RuntimeError("MPS backend out of memory …")`` and
+    float64 as ``TypeError("Cannot convert a MPS Tensor to float64 dtype …")``, so the text is matched;
+    CUDA has its own exception class.  Callers print the line instead of a traceback.
+    """
+    text = str(error)
+    if isinstance(error, torch.cuda.OutOfMemoryError) or (
+            isinstance(error, RuntimeError) and "out of memory" in text.lower() and ("MPS" in text or "CUDA" in text)):
+        where = "Apple GPU (MPS)" if "MPS" in text else "GPU"
+        return f"out of {where} memory; use a smaller batch, close other GPU work, or use the CPU (--device cpu)"
+    if isinstance(error, (TypeError, RuntimeError, NotImplementedError)) and "MPS" in text:
+        first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+        return f"the Apple GPU (MPS) cannot run this ({first}); use the CPU (--device cpu or FACEEDIT_DEVICE=cpu)"
+    return None
+
+
+FACE_DEVICE_ENV = "FACEEDIT_FACE_DEVICE"
+FACE_DEVICE_CHOICES = ("auto", "model", "cpu")
+
+
+def pick_face_device(model_device: torch.device, seconds_per_face: Callable[[torch.device], float],
+                     preference: str | None = None) -> torch.device:
+    """Where the editor decodes the single face that follows a slider.
+
+    One 64×64 face is a tiny job: on a GPU the launch and copy-back overheads can cost more than the CPU
+    takes for the whole decode.  ``auto`` (the default) measures: ``seconds_per_face(device)`` (a warmed-up
+    median, see ``benchmarks/gui_latency.py``) for the CPU and for the model's device, and takes the faster.
+    ``model`` keeps the model's device; ``cpu`` always uses the CPU.  ``FACEEDIT_FACE_DEVICE`` sets it.
+    Batches (gallery, samples, timeline) always stay on the model's device.
+    """
+    pref = (preference or os.environ.get(FACE_DEVICE_ENV) or "auto").strip().lower()
+    if pref not in FACE_DEVICE_CHOICES:
+        raise ValueError(f"unknown face device {pref!r}; choose one of {', '.join(FACE_DEVICE_CHOICES)}")
+    cpu = torch.device("cpu")
+    if model_device.type == "cpu" or pref == "model":
+        return model_device
+    if pref == "cpu":
+        return cpu
+    return cpu if seconds_per_face(cpu) < seconds_per_face(model_device) else model_device
+
+
+def seconds_per_face(decode: Callable[[torch.Tensor], object], latent_dim: int, repeats: int = 15) -> float:
+    """Median wall time of one single-face ``decode`` (which returns CPU tensors, so includes the sync),
+    after three warm-up calls."""
+    import statistics
+    import time
+
+    z = torch.zeros(1, latent_dim)
+    for _ in range(3):
+        decode(z)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        decode(z)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

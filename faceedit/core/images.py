@@ -10,6 +10,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceedit.core.model import IMAGE_SIZE
 
+try:  # HEIC/HEIF: what iPhones and Macs save photos as; Pillow reads it through pillow-heif
+    from pillow_heif import register_heif_opener
+except ImportError:  # a source install without it: HEIC photos are reported as unreadable
+    register_heif_opener = None
+else:
+    register_heif_opener()
+
 MAX_PIXELS = 80_000_000  # larger photos are refused, not decoded (decompression bombs)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QImage, QPalette
+from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
 
@@ -395,28 +395,7 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
         super().closeEvent(event)
 
 
-def apply_look(app: QApplication) -> None:
-    """Fusion with a calm light palette and a little more air."""
-    app.setStyle("Fusion")
-    palette = app.palette()
-    colors = {
-        QPalette.ColorRole.Window: "#f3f3f1", QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f0f0ee", QPalette.ColorRole.Button: "#f7f7f5",
-        QPalette.ColorRole.Highlight: "#4a7bd0", QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.WindowText: "#26282c", QPalette.ColorRole.Text: "#26282c",
-        QPalette.ColorRole.ButtonText: "#26282c", QPalette.ColorRole.Mid: "#8a8d93",
-    }
-    for role, color in colors.items():
-        palette.setColor(role, QColor(color))
-    app.setPalette(palette)
-    app.setStyleSheet("""
-        QToolBar { spacing: 6px; padding: 4px 8px; border: none; }
-        QToolBar QToolButton { padding: 4px 8px; }
-        QStatusBar QLabel { color: #55585e; }
-        QTabWidget::pane { border: none; }
-        QListWidget { border: 1px solid #dcdcd8; border-radius: 4px; }
-        QFrame#timelineFrame { border: 1px solid #dcdcd8; border-radius: 6px; background: #fafaf8; }
-    """)
+from faceedit.gui.appearance import apply_look, name_macos_bundle, prepare_window, set_identity  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -434,14 +413,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"faceedit: {e}", file=sys.stderr)
             return 2
+    name_macos_bundle()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceedit"])
-    app.setOrganizationName("FaceEdit")
-    app.setApplicationName("FaceEdit")
-    app.setApplicationDisplayName("FaceEdit")
+    set_identity(app)
     apply_look(app)
     settings = open_settings()
     model = args.model or settings.value("model/last") or None
     window = MainWindow(model=model, device=args.device, settings=settings)
+    prepare_window(window)
     window.show()
     return app.exec()
 

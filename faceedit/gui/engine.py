@@ -25,7 +25,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from faceedit.formats import catalog
-from faceedit.core.device import describe
+from faceedit.core.device import describe, device_error, pick_face_device, seconds_per_face
 from faceedit.core.facemodel import FaceModel
 from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
@@ -92,6 +92,7 @@ class _Worker(QObject):
         self._inbox = inbox
         self._device_pref = device
         self._model: FaceModel | None = None
+        self._face_models: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model → single-face twin
         self._cache: dict[str, tuple[float, FaceModel]] = {}
         self._cache_keys: dict[str, str] = {}  # source (a name) -> its cache key, for a folder that vanished
         self._generation = 0
@@ -173,6 +174,22 @@ class _Worker(QObject):
         self._inbox.decodes += len(latents)
         return [Face(*to_rgb_bytes(image)) for image in images]
 
+    def _face_model(self) -> FaceModel:
+        """The model for single faces: a CPU copy when that decodes one face faster (``pick_face_device``)."""
+        model = self._model
+        if model.device.type == "cpu":
+            return model
+        if model not in self._face_models:
+            try:
+                cpu = FaceModel(model.path, "cpu")
+                timed = {"cpu": cpu, model.device.type: model}
+                chosen = pick_face_device(model.device, lambda d: seconds_per_face(timed[d.type].decode,
+                                                                                   model.latent_dim))
+                self._face_models[model] = cpu if chosen.type == "cpu" else model
+            except (OSError, ValueError, ModelFileError):  # the file is gone or the setting is wrong
+                self._face_models[model] = model
+        return self._face_models[model]
+
     def _load(self, source: str) -> FaceModel:
         try:
             path = catalog.resolve(source)
@@ -232,7 +249,7 @@ class _Worker(QObject):
     def _do_decode(self, request: Request) -> Decoded:
         start = time.perf_counter()
         z = request.args["latent"]
-        face = self._faces(torch.as_tensor(z).unsqueeze(0))[0]
+        face = self._faces(torch.as_tensor(z).unsqueeze(0), self._face_model())[0]
         self._inbox.face_decodes += 1
         return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation)
 
@@ -287,6 +304,10 @@ def _failure(request: Request, error: Exception) -> Failure:
               Kind.DECODE: "Could not decode the face"}
     title = titles.get(request.kind, "Could not compute the faces")
     message = str(error) if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {error}"
+    line = device_error(error)  # MPS/CUDA out of memory, an operation MPS lacks: one clear line
+    if line is not None:
+        line = line.replace("--device cpu", "start FaceEdit with --device cpu")
+        message = f"{line[0].upper()}{line[1:]}."
     return Failure(request.seq, request.lane, purpose, title, message, context)
 
 

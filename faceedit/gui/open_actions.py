@@ -10,9 +10,9 @@ from PySide6.QtGui import QDesktopServices
 
 from faceedit.formats import catalog
 from faceedit.gui import settings as app_settings
-from faceedit.gui.widgets.pixels import rgb_image
+from faceedit.gui.widgets.pixels import rgb_image, screen_image
 
-PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.ppm *.pgm)"
+PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif *.ppm *.pgm)"
 OPEN_FILTER = f"Photos, latents and models ({PHOTO_FILTER[8:-1]} *.json *.pt);;{PHOTO_FILTER};;" \
               "Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
 
@@ -80,8 +80,8 @@ class OpenMixin:
             if box is None:
                 return False
         left, top, side = box
-        shown = image.copy(left, top, side, side).scaled(
-            512, 512, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        shown = screen_image(image.copy(left, top, side, side), 512, self.devicePixelRatioF(),
+                             Qt.AspectRatioMode.IgnoreAspectRatio)
         app_settings.remember(self.settings, path)
         self.document.encode_photo(photo, box, str(path), shown)
         return True

@@ -29,6 +29,7 @@ class CropView(QWidget):
         self.image = image
         self.left, self.top, self.side = box or centre_box(image.width(), image.height())
         self._drag: tuple[QPointF, int, int] | None = None
+        self._exact_side: float | None = None  # the side before rounding, while the wheel turns
 
     def box(self) -> tuple[int, int, int]:
         return int(self.left), int(self.top), int(self.side)
@@ -92,8 +93,14 @@ class CropView(QWidget):
         self.setCursor(Qt.CursorShape.OpenHandCursor)
 
     def wheelEvent(self, event) -> None:
-        step = event.angleDelta().y() / 120
-        self.set_side(round(self.side * (0.95 ** step)))
+        """5% per notch (120 units).  A trackpad sends many small fractions of a notch, each too small to change
+        the side by a whole pixel, so the exact side is kept between events instead of rounding each one."""
+        if self._exact_side is None or round(self._exact_side) != self.side:  # the slider or Centre changed it
+            self._exact_side = float(self.side)
+        steps = event.angleDelta().y() / 120
+        self._exact_side = min(float(self.max_side()), max(float(MIN_SIDE), self._exact_side * 0.95 ** steps))
+        self.set_side(round(self._exact_side))
+        event.accept()
 
 
 class CropDialog(QDialog):

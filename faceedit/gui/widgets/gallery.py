@@ -6,6 +6,8 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from faceedit.gui.widgets.pixels import screen_image
+
 THUMB = 64
 KINDS = ("model", "random", "photos")
 
@@ -92,8 +94,7 @@ class GalleryPanel(QTabWidget):
             self.add_face(kind, image, labels[i] if labels and i < len(labels) else "")
 
     def add_face(self, kind: str, image: QImage, label: str = "") -> None:
-        pixmap = QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+        pixmap = QPixmap.fromImage(screen_image(image, THUMB, self.devicePixelRatioF()))
         item = QListWidgetItem(QIcon(pixmap), "")
         item.setToolTip(label)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, label or f"face {self.lists[kind].count() + 1}")

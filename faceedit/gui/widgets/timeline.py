@@ -7,6 +7,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLay
                                QListView, QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox,
                                QStyle, QToolButton, QVBoxLayout, QWidget)
 
+from faceedit.gui.widgets.pixels import screen_image
+
 THUMB = 56
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -213,8 +215,7 @@ class TimelinePanel(QWidget):
                 item.setIcon(icon)
 
     def _thumb(self, image: QImage) -> QImage:
-        return image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                            Qt.TransformationMode.SmoothTransformation)
+        return screen_image(image, THUMB, self.devicePixelRatioF())
 
     def keyframe_ids(self) -> list[int]:
         return [self.keyframes.item(i).data(ID_ROLE) for i in range(self.keyframes.count())]
