@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from faceedit.formats import catalog
 from faceedit.formats import latentfile
+from faceedit.formats.text import printable
 from faceedit.core.facemodel import FaceModel, load_model
 from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
@@ -48,6 +49,9 @@ DECODE_BLOCK = 64
 SIZES = (64, 128, 256, 512)
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
 MAX_SEED = 2**63 - 1
+MAX_FRAMES = 100_000  # interpolate into a folder: frames are decoded and written in blocks (memory stays flat)
+MAX_ANIMATION_FRAMES = 2_000  # a GIF or WebP: Pillow holds every frame in memory until the file is written
+MIN_FPS, MAX_FPS = 0.01, 100.0  # GIF frame times are 10 ms to 655 s
 WRITERS = 8  # threads that encode and write PNGs while the next batch decodes (file creation is slow on some disks)
 
 
@@ -86,7 +90,10 @@ def render(model: FaceModel, z: torch.Tensor) -> torch.Tensor:
         n = len(block)
         if n < DECODE_BLOCK:
             block = torch.cat([block, block.new_zeros(DECODE_BLOCK - n, block.shape[1])])
-        blocks.append(to_uint8(model.decode(block)[:n]))
+        faces = model.decode(block)[:n]
+        if not torch.isfinite(faces).all():
+            raise CommandError(f"model {model.name} decodes this latent to NaN or infinite pixels; no image was written")
+        blocks.append(to_uint8(faces))
     return torch.cat(blocks) if blocks else torch.zeros(0, 3, 64, 64, dtype=torch.uint8)
 
 
@@ -163,21 +170,32 @@ def edit_pair(text: str) -> tuple[str, float]:
 # ---------------------------------------------------------------------------------------------
 # Inputs: photos, latent JSON files, manifest lines, gallery faces, seeds
 
-GALLERY = re.compile(r"^(?:gallery:)?(\d+)$")
-SEED = re.compile(r"^seed:(\d+)$")
-MANIFEST_LINE = re.compile(r"^(.+\.jsonl):(\d+)$")
+GALLERY = re.compile(r"^(?:gallery:)?([0-9]+)$")
+SEED = re.compile(r"^seed:(.*)$")
+MANIFEST_LINE = re.compile(r"^(.+\.jsonl):(.*)$")
+JSON_ERRORS = (ValueError, RecursionError, OverflowError)  # bad JSON, a 5,000-digit number, nesting 100,000 deep
+
+
+def whole_number(text: str, what: str, limit: int = MAX_SEED) -> int:
+    """``text`` as an integer from 0 to ``limit``, or a one-line error naming ``what``."""
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > limit:
+        raise CommandError(f"{what}: expected a whole number from 0 to {limit}, got {printable(text, 40)!r}")
+    return int(text)
 
 
 def _read_json_record(spec: str) -> tuple[dict, str]:
     """A latent JSON file, or ``FILE.jsonl:K`` (the line of a manifest with index K)."""
     m = MANIFEST_LINE.match(spec)
     path = Path(m.group(1) if m else spec)
+    index = whole_number(m.group(2), f"{spec} (the K of MANIFEST.jsonl:K)") if m else None
     try:
-        record = _manifest_entry(path, int(m.group(2))) if m else json.loads(path.read_text(encoding="utf-8"))
+        record = _manifest_entry(path, index) if m else json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CommandError(f"{path}: no such file") from None
     except json.JSONDecodeError as e:
         raise CommandError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except JSON_ERRORS as e:
+        raise CommandError(f"{path}: not a usable JSON file ({_json_problem(e)})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CommandError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
     if not isinstance(record, dict) or "latent" not in record:
@@ -194,9 +212,17 @@ def _manifest_entry(path: Path, index: int) -> dict:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise CommandError(f"{path}: line {number} is not valid JSON ({e.msg})") from None
+            except JSON_ERRORS as e:
+                raise CommandError(f"{path}: line {number} is not usable JSON ({_json_problem(e)})") from None
             if isinstance(record, dict) and record.get("index") == index:
                 return record
     raise CommandError(f"{path}: no entry with index {index}")
+
+
+def _json_problem(e: Exception) -> str:
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    return "a number is too large" if "digits" in str(e) or isinstance(e, OverflowError) else str(e).splitlines()[0][:100]
 
 
 def _is_json_spec(spec: str) -> bool:
@@ -230,15 +256,16 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
     if crop and kind != "photo":
         raise CommandError(f"--crop applies to photos, and {spec} is not one")
     if kind == "seed":
-        return sample_latent(int(SEED.match(spec).group(1)), model.latent_dim, temperature)
+        seed = whole_number(SEED.match(spec).group(1), f"{spec} (the S of seed:S)")
+        return _finite(sample_latent(seed, model.latent_dim, temperature), f"{spec} at --temperature {temperature:g}")
     if kind == "latent":
         record, where = _read_json_record(spec)
         return _latent_from(record, model, where)
     if kind == "gallery":
         match = GALLERY.match(spec)
         if not match:
-            raise CommandError(f"{spec!r}: expected gallery:K with K a face number")
-        index, faces = int(match.group(1)), model.gallery
+            raise CommandError(f"{printable(spec, 40)!r}: expected gallery:K with K a face number")
+        index, faces = whole_number(match.group(1), f"{spec} (the K of gallery:K)"), model.gallery
         if index >= len(faces):
             have = f"0–{len(faces) - 1}" if len(faces) else "none"
             raise CommandError(f"gallery index {index} is out of range for model {model.name} (faces {have})")
@@ -249,7 +276,14 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
         if side <= 0 or left < 0 or top < 0 or left + side > photo.width or top + side > photo.height:
             raise CommandError(f"--crop {left},{top},{side} does not fit inside {spec} ({photo.width}×{photo.height})")
     mu, _ = model.encode(crop_to_tensor(photo, crop).unsqueeze(0))
-    return mu[0]
+    return _finite(mu[0], f"model {model.name}'s encoding of {spec}")
+
+
+def _finite(z: torch.Tensor, what: str) -> torch.Tensor:
+    """Any NaN or infinity in a latent is an error, never a file."""
+    if not torch.isfinite(z).all():
+        raise CommandError(f"{what} is NaN or infinite; nothing was written")
+    return z
 
 
 def _latent_from(record: dict, model: FaceModel, where: str) -> torch.Tensor:
@@ -328,6 +362,27 @@ def check_destination(dest: Path, folder: bool, overwrite: bool) -> None:
         raise CommandError(f"{dest} already exists; pass --overwrite to replace it")
     if folder and not (dest / MANIFEST).is_file():
         raise CommandError(f"{dest} is not a FaceEdit output folder (it has no {MANIFEST}), so it is not replaced")
+    if folder:
+        foreign = _not_written_by_faceedit(dest)
+        if foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise CommandError(f"{dest} holds files FaceEdit did not write ({printable(foreign[0], 80)}{more}), "
+                               f"so it is not replaced; choose another --out")
+
+
+def _not_written_by_faceedit(folder: Path) -> list[str]:
+    """The entries of an earlier output folder that its manifest does not list (the user's own files)."""
+    listed = {MANIFEST}
+    try:
+        with (folder / MANIFEST).open(encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line) if line.strip() else None
+                if isinstance(record, dict) and isinstance(record.get("file"), str):
+                    listed.add(record["file"])
+        entries = sorted(folder.iterdir())
+    except (OSError, UnicodeDecodeError, *JSON_ERRORS):
+        return [f"{MANIFEST}, which cannot be read"]
+    return [p.name for p in entries if p.name not in listed or (p.is_dir() and not p.is_symlink())]
 
 
 @contextlib.contextmanager
@@ -456,7 +511,8 @@ def cmd_edit(args) -> int:
     check_destination(out, folder=False, overwrite=args.overwrite)
     model, ref = _open_model_for([args.input], args)
     edits = resolve_edits(model, args.set)
-    z = apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits)
+    z = _finite(apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits),
+                "the edited latent")
     with staged(out, folder=False) as tmp:
         if as_latent:
             tmp.write_text(json_line({"model": ref}, z) + "\n", encoding="utf-8")
@@ -471,33 +527,45 @@ def cmd_interpolate(args) -> int:
         raise CommandError("give at least two inputs to interpolate between")
     if args.frames < 2:
         raise CommandError("--frames must be at least 2")
-    if not (math.isfinite(args.fps) and args.fps > 0):
-        raise CommandError("--fps must be positive")
+    if not (math.isfinite(args.fps) and MIN_FPS <= args.fps <= MAX_FPS):
+        raise CommandError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
     _check_temperature(args.temperature)
     out = Path(args.out)
     animation = ANIMATION_FORMATS.get(out.suffix.lower())
     if animation is None and out.suffix.lower() in Image.registered_extensions():
         raise CommandError(f"{out}: use a .gif or .webp name for an animation, or a folder name for PNG frames")
+    limit = MAX_ANIMATION_FRAMES if animation else MAX_FRAMES
+    if args.frames > limit:
+        kind = f"an animation ({out.suffix.lower()})" if animation else "a folder of PNG frames"
+        raise CommandError(f"--frames {args.frames} is too many: at most {limit:,} for {kind}")
     check_destination(out, folder=animation is None, overwrite=args.overwrite)
     model, ref = _open_model_for(args.inputs, args)
     edits = resolve_edits(model, args.set)
     keys = [read_latent(spec, model, args.temperature) for spec in args.inputs]
-    times = [k / (args.frames - 1) for k in range(args.frames)]
-    z = apply_edits(model, torch.stack([interpolate_path(keys, t, args.method) for t in times]), edits)
-    frames = render(model, z)
+
+    def blocks():
+        """(times, latents, pixels) DECODE_BLOCK frames at a time, so memory does not grow with --frames."""
+        for start in range(0, args.frames, DECODE_BLOCK):
+            times = [k / (args.frames - 1) for k in range(start, min(start + DECODE_BLOCK, args.frames))]
+            z = apply_edits(model, torch.stack([interpolate_path(keys, t, args.method) for t in times]), edits)
+            yield times, z, render(model, z)
+
     with staged(out, folder=animation is None) as tmp:
         if animation:
-            images = [to_pil(f, args.size) for f in frames]
+            images = [to_pil(f, args.size) for _, _, frames in blocks() for f in frames]
             images[0].save(tmp, format=animation, save_all=True, append_images=images[1:],
                            duration=round(1000 / args.fps), loop=0)
         else:
             width = max(4, len(str(args.frames - 1)))
+            k = 0
             with (tmp / MANIFEST).open("w", encoding="utf-8", newline="\n") as manifest:
-                for k, (pixels, code) in enumerate(zip(frames, z)):
-                    name = f"frame_{k:0{width}d}.png"
-                    to_pil(pixels, args.size).save(tmp / name, format="PNG")
-                    fields = {"file": name, "index": k, "t": times[k], "model": ref, "edits": edits}
-                    manifest.write(json_line(fields, code) + "\n")
+                for times, z, frames in blocks():
+                    for t, pixels, code in zip(times, frames, z):
+                        name = f"frame_{k:0{width}d}.png"
+                        to_pil(pixels, args.size).save(tmp / name, format="PNG")
+                        fields = {"file": name, "index": k, "t": t, "model": ref, "edits": edits}
+                        manifest.write(json_line(fields, code) + "\n")
+                        k += 1
     print(f"wrote {args.frames} frames to {out}")
     return 0
 
@@ -533,9 +601,9 @@ def cmd_models(args) -> int:
         try:
             beta, kl, psnr = model_summary(path)
         except ModelFileError as e:
-            print(f"faceedit models: warning: {e}", file=sys.stderr)
+            print(f"faceedit models: warning: {printable(e, 1000)}", file=sys.stderr)
             beta = kl = psnr = "?"
-        lines.append((name, f"β={beta}", f"KL={kl}", f"PSNR={psnr}", str(path)))
+        lines.append((printable(name), f"β={beta}", f"KL={kl}", f"PSNR={psnr}", printable(path, 1000)))
     widths = [max(len(line[c]) for line in lines) for c in range(4)]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
@@ -643,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
         with _terminate_as_interrupt():
             return args.run(args)
     except (CommandError, PhotoError, ModelFileError) as e:
-        print(f"{prefix}: error: {e}", file=sys.stderr)
+        print(f"{prefix}: error: {printable(e, 1000)}", file=sys.stderr)
     except torch.cuda.OutOfMemoryError:
         print(f"{prefix}: error: out of GPU memory; try a smaller --batch-size or --device cpu", file=sys.stderr)
     except KeyboardInterrupt:
