@@ -187,7 +187,7 @@ def _read_json_record(spec: str) -> tuple[dict, str]:
     """A latent JSON file, or ``FILE.jsonl:K`` (the line of a manifest with index K)."""
     m = MANIFEST_LINE.match(spec)
     path = Path(m.group(1) if m else spec)
-    index = whole_number(m.group(2), f"{spec} (the K of MANIFEST.jsonl:K)") if m else None
+    index = whole_number(m.group(2), f"{printable(spec, 40)} (the K of MANIFEST.jsonl:K)") if m else None
     try:
         record = _manifest_entry(path, index) if m else json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -244,9 +244,16 @@ def input_kind(spec: str) -> str:
         return "seed"
     if _is_json_spec(spec):
         return "latent"
-    if spec.startswith("gallery:") or (GALLERY.match(spec) and not Path(spec).exists()):
+    if spec.startswith("gallery:") or (GALLERY.match(spec) and not _exists(spec)):
         return "gallery"
     return "photo"
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+        return False
 
 
 def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
@@ -256,7 +263,7 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
     if crop and kind != "photo":
         raise CommandError(f"--crop applies to photos, and {spec} is not one")
     if kind == "seed":
-        seed = whole_number(SEED.match(spec).group(1), f"{spec} (the S of seed:S)")
+        seed = whole_number(SEED.match(spec).group(1), f"{printable(spec, 40)} (the S of seed:S)")
         return _finite(sample_latent(seed, model.latent_dim, temperature), f"{spec} at --temperature {temperature:g}")
     if kind == "latent":
         record, where = _read_json_record(spec)
@@ -265,7 +272,7 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
         match = GALLERY.match(spec)
         if not match:
             raise CommandError(f"{printable(spec, 40)!r}: expected gallery:K with K a face number")
-        index, faces = whole_number(match.group(1), f"{spec} (the K of gallery:K)"), model.gallery
+        index, faces = whole_number(match.group(1), f"{printable(spec, 40)} (the K of gallery:K)"), model.gallery
         if index >= len(faces):
             have = f"0–{len(faces) - 1}" if len(faces) else "none"
             raise CommandError(f"gallery index {index} is out of range for model {model.name} (faces {have})")
