@@ -485,3 +485,37 @@ def test_pickled_model_file_is_refused_without_a_torch_warning(models):
         with pytest.raises(ModelFileError, match="refused"):
             load_network(models["evil"])
     assert not caught
+
+
+# --------------------------------------------------------------------------------------------
+# Linux start-up: the xcb libraries
+
+
+def test_missing_xcb_libraries_give_the_one_line_that_installs_them():
+    from faceedit.gui.qt_platform import hint_for, xcb_problem
+
+    x11 = {"DISPLAY": ":0"}
+    problem = xcb_problem(x11, "linux", loads=lambda soname: "cursor" in soname)
+    assert problem == ("the window needs X11 libraries this system lacks; "
+                       "install them with: sudo apt install libxcb-icccm4 libxcb-keysyms1")
+    assert xcb_problem(x11, "linux", loads=lambda soname: True) is None
+    assert xcb_problem({**x11, "QT_QPA_PLATFORM": "offscreen"}, "linux", loads=lambda s: False) is None
+    assert xcb_problem({"QT_QPA_PLATFORM": "wayland"}, "linux", loads=lambda s: False) is None
+    assert xcb_problem(x11, "darwin", loads=lambda s: False) is None
+    assert xcb_problem({"QT_QPA_PLATFORM": "xcb"}, "linux", loads=lambda s: False).endswith(
+        "sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1")
+    fatal = "This application failed to start because no Qt platform plugin could be initialized."
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1" in hint_for(fatal)
+    assert hint_for("QFont::setPointSize: Point size <= 0") is None
+
+
+def test_the_editor_prints_the_fix_instead_of_starting_qt(monkeypatch, capsys):
+    from faceedit.gui import app, qt_platform
+
+    monkeypatch.setattr(app.QApplication, "instance", staticmethod(lambda: None))
+    monkeypatch.setattr(qt_platform, "xcb_problem", lambda: "the window needs X11 libraries this system lacks; "
+                                                             "install them with: sudo apt install libxcb-icccm4")
+    assert app.main([]) == 1
+    err = capsys.readouterr().err
+    assert err == ("faceedit: the window needs X11 libraries this system lacks; "
+                   "install them with: sudo apt install libxcb-icccm4\n")

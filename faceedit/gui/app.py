@@ -1162,7 +1162,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"faceedit: {e}", file=sys.stderr)
             return 2
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceedit"])
+    from faceedit.gui.qt_platform import hint_on_plugin_failure, xcb_problem
+
+    problem = None if QApplication.instance() else xcb_problem()
+    if problem:  # Qt would abort with a page about its "xcb" plugin
+        print(f"faceedit: {problem}", file=sys.stderr)
+        return 1
+    with hint_on_plugin_failure():
+        app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceedit"])
     app.setOrganizationName("FaceEdit")
     app.setApplicationName("FaceEdit")
     app.setApplicationDisplayName("FaceEdit")
