@@ -519,3 +519,48 @@ def test_the_editor_prints_the_fix_instead_of_starting_qt(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err == ("faceedit: the window needs X11 libraries this system lacks; "
                    "install them with: sudo apt install libxcb-icccm4\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Editor memory: a slider drag must not leave one Python object per move behind
+
+
+def test_merged_slider_moves_leave_no_command_objects_behind(qtbot):
+    import weakref
+
+    import numpy as np
+    from PySide6.QtGui import QUndoStack
+
+    from faceedit.gui.widgets import history
+
+    alive = weakref.WeakSet()
+    real_init = history.EditCommand.__init__
+
+    def tracked(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        alive.add(self)
+
+    class Window:
+        shown = None
+
+        def restore(self, snapshot, image=None, live=None):
+            self.shown = snapshot
+
+    stack, window = QUndoStack(), Window()
+    start = history.Start(np.zeros(4, np.float32), None, "start")
+    snapshots = [history.Snapshot("m", np.full(4, i, np.float32), start) for i in range(501)]
+    history.EditCommand.__init__ = tracked
+    try:
+        for i in range(1, 501):  # one drag of one slider: 500 moves, one undo step
+            history.push_edit(stack, window, "Move z0", snapshots[i - 1], snapshots[i], merge_key=("latent", 0, 1))
+        history.push_edit(stack, window, "Move z1", snapshots[500], snapshots[0], merge_key=("latent", 1, 2))
+    finally:
+        history.EditCommand.__init__ = real_init
+    gc_collect = __import__("gc").collect
+    gc_collect()
+    assert stack.count() == 2 and len(alive) == 2  # (QUndoStack's own merge kept all 500 alive)
+    assert window.shown is snapshots[0]
+    stack.undo()
+    assert window.shown is snapshots[500]
+    stack.undo()
+    assert window.shown is snapshots[0] and stack.command(0).after is snapshots[500]

@@ -28,7 +28,7 @@ from faceedit.gui.widgets.attribute_panel import AttributePanel
 from faceedit.gui.widgets.crop_dialog import CropDialog
 from faceedit.gui.widgets.face_view import FaceView
 from faceedit.gui.widgets.gallery import GalleryPanel
-from faceedit.gui.widgets.history import EditCommand, Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start
+from faceedit.gui.widgets.history import Keyframe, KeyframeCommand, ModelCommand, Snapshot, Start, push_edit
 from faceedit.gui.widgets.latent_panel import LatentPanel
 from faceedit.gui.widgets.model_picker import ModelPicker
 from faceedit.gui.widgets.pixels import image_bytes, rgb_image
@@ -694,7 +694,7 @@ class MainWindow(QMainWindow):
     def _push(self, text: str, after: Snapshot, **kwargs) -> None:
         if self.state is None or self._switching:
             return
-        self.undo_stack.push(EditCommand(self, text, self.state, after, **kwargs))
+        push_edit(self.undo_stack, self, text, self.state, after, **kwargs)  # (QUndoStack's merge leaks)
 
     # ================================================================================== edits
     def set_latent_value(self, dim: int, value: float) -> None:
