@@ -49,6 +49,7 @@ DECODE_BLOCK = 64
 SIZES = (64, 128, 256, 512)
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
 MAX_SEED = 2**63 - 1
+MAX_BATCH = 4096  # generate --batch-size: the latents and images of a batch are held in memory
 MAX_FRAMES = 100_000  # interpolate into a folder: frames are decoded and written in blocks (memory stays flat)
 MAX_ANIMATION_FRAMES = 2_000  # a GIF or WebP: Pillow holds every frame in memory until the file is written
 MIN_FPS, MAX_FPS = 0.01, 100.0  # GIF frame times are 10 ms to 655 s
@@ -473,8 +474,8 @@ def cmd_generate(args) -> int:
     _check_temperature(args.temperature)
     if args.n < 1:
         raise CommandError("--n must be at least 1")
-    if args.batch_size < 1:
-        raise CommandError("--batch-size must be at least 1")
+    if not 1 <= args.batch_size <= MAX_BATCH:
+        raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH}")
     seed = secrets.randbelow(2**31) if args.seed is None else args.seed
     if seed < 0 or seed + args.n - 1 > MAX_SEED:
         raise CommandError(f"--seed must be between 0 and {MAX_SEED - args.n + 1}")
@@ -714,6 +715,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help or a usage error (argparse printed it)
         return e.code if isinstance(e.code, int) else 2
     prefix = f"faceedit {args.command}"
+    given = [v for value in vars(args).values() for v in (value if isinstance(value, list) else [value])]
+    if any(isinstance(v, str) and "\x00" in v for v in given):
+        print(f"{prefix}: error: an argument holds a NUL character, which no file name can have", file=sys.stderr)
+        return 2
     try:
         with _terminate_as_interrupt():
             return args.run(args)
