@@ -575,3 +575,16 @@ def test_merged_slider_moves_leave_no_command_objects_behind(qtbot):
     assert window.shown is snapshots[500]
     stack.undo()
     assert window.shown is snapshots[0] and stack.command(0).after is snapshots[500]
+
+
+def test_the_editor_never_shows_a_non_finite_face(models):
+    from types import SimpleNamespace
+
+    from faceedit.gui.engine import _Worker
+
+    model = load_model(models["tiny"], "cpu")
+    worker = SimpleNamespace(_model=model, _inbox=SimpleNamespace(decodes=0))
+    assert len(_Worker._faces(worker, torch.zeros(2, 128))) == 2
+    with pytest.raises(ValueError, match="NaN or infinite pixels"):
+        model.decode = lambda z: torch.full((len(z), 3, 64, 64), float("nan"))  # what broken weights give
+        _Worker._faces(worker, torch.zeros(1, 128))
