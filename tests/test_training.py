@@ -112,7 +112,11 @@ def test_train_evaluate_end_to_end_through_the_cli(tmp_path, celeba, capsys):
     assert [r["epoch"] for r in lines] == [1, 2]
     config = json.loads((run / "config.json").read_text())
     assert config["train"]["seed"] == 0 and "torch" in config["versions"] and config["device"] == "cpu"
-    # a second run into the same run folder is refused instead of mixing the two runs
+    # a second run is refused: first for the existing model file, then (file gone) for the run folder
+    capsys.readouterr()
+    assert cli.main(["train", "--data", str(celeba), "--out", str(out), "--epochs", "1", *SMALL]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    out.unlink()
     assert cli.main(["train", "--data", str(celeba), "--out", str(out), "--epochs", "1", *SMALL]) == 2
     assert "already holds a run" in capsys.readouterr().err
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -145,6 +146,92 @@ def _train_config(args, beta: float) -> TrainConfig:
     return cfg
 
 
+MAX_SEED = 2**32 - 1
+MAX_CHANNELS = 4096
+MAX_LAYERS = 6  # 64 px halves to 1 px
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse settings that would crash later or quietly train something else (ValueError, one line)."""
+    def number(value, name, low, high=math.inf, whole=False, low_open=False):
+        kind = int if whole else (int, float)
+        ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value) \
+            and (value > low if low_open else value >= low) and value <= high
+        if not ok:
+            bound = f"> {low:g}" if low_open else f"≥ {low:g}"
+            limit = f" and ≤ {high:g}" if high != math.inf else ""
+            raise ValueError(f"{name} must be a {'whole ' if whole else ''}number {bound}{limit}, got {value!r}")
+
+    number(cfg.beta, "--beta", 0)
+    number(cfg.epochs, "--epochs", 1, whole=True)
+    number(cfg.batch_size, "--batch-size", 1, whole=True)
+    number(cfg.lr, "--lr", 0, 10, low_open=True)
+    number(cfg.seed, "--seed", 0, MAX_SEED, whole=True)
+    number(cfg.gamma, "--gamma", 0)
+    number(cfg.c_max, "--c-max", 0)
+    number(cfg.kl_warmup_epochs, "--kl-warmup", 0)
+    if cfg.limit is not None:
+        number(cfg.limit, "--limit", 1, whole=True)
+    if not isinstance(cfg.channels, list) or not 1 <= len(cfg.channels) <= MAX_LAYERS:
+        raise ValueError(f"--channels takes 1 to {MAX_LAYERS} widths, got {cfg.channels!r}")
+    for c in cfg.channels:
+        number(c, "each of --channels", 1, MAX_CHANNELS, whole=True)
+    number(cfg.refine_channels, "--refine-channels", 0, MAX_CHANNELS, whole=True)
+    if cfg.objective not in ("beta", "capacity") or cfg.likelihood not in LIKELIHOODS \
+            or cfg.lr_schedule not in ("cosine", "constant"):
+        raise ValueError(f"unknown objective, likelihood or schedule ({cfg.objective!r}, {cfg.likelihood!r}, {cfg.lr_schedule!r})")
+
+
+def _check_outputs(out: Path, betas: list[float], force: bool) -> list[Path]:
+    """The model file for each β, checked before any data is read or any epoch is trained."""
+    if len(set(betas)) != len(betas):
+        raise ValueError(f"--beta lists a value twice ({' '.join(f'{b:g}' for b in betas)})")
+    if len(betas) > 1:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file; several β values need a folder")
+        paths = [out / f"beta{beta:g}.pt" for beta in betas]
+    else:
+        if out.is_dir():
+            raise ValueError(f"--out {out} is a folder; for one β give a model file name such as {out / f'beta{betas[0]:g}.pt'}")
+        paths = [out]
+    for path in paths:
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; it cannot be replaced by a model file")
+        if path.exists() and not force:
+            raise ValueError(f"{path} already exists; pass --force to replace it")
+    return paths
+
+
+def _remove_orphans(run_dir: Path) -> None:
+    """Temporary files of a write that was killed (SIGKILL, power cut) in this run folder."""
+    for pattern in (".checkpoint.pt.*.tmp", ".metrics.jsonl.*.tmp", ".config.json.*.tmp"):
+        for tmp in run_dir.glob(pattern):
+            tmp.unlink(missing_ok=True)
+
+
+def _read_run(run_dir: Path) -> tuple[TrainConfig, str, Path]:
+    """The config, data folder and model file of a run folder, or one line on what is wrong with it."""
+    path = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise ValueError(f"{run_dir}: no such run folder")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{run_dir} is not a faceedit-train run folder (it has no config.json)") from None
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise ValueError(f"{path}: not a faceedit-train run config (not valid JSON)") from None
+    names = {f.name for f in fields(TrainConfig)}
+    try:
+        train, root, out = saved["train"], saved["data"]["root"], saved["out"]
+        if not (isinstance(root, str) and isinstance(out, str) and out):
+            raise TypeError("data root or out is not a path")
+        cfg = TrainConfig(**{k: v for k, v in train.items() if k in names})
+        check_config(cfg)
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise ValueError(f"{path}: not a faceedit-train run config ({str(e).splitlines()[0][:120]})") from None
+    return cfg, root, Path(out)
+
+
 def _claim_run_dir(run_dir: Path, force: bool) -> None:
     """A new run never mixes its metrics or checkpoint with an earlier run's."""
     old = [run_dir / n for n in ("checkpoint.pt", "metrics.jsonl") if (run_dir / n).exists()]
@@ -159,12 +246,13 @@ def cmd_train(args) -> int:
     device = choose_device(args.device)
     if args.resume:
         run_dir = Path(args.resume)
-        saved = json.loads((run_dir / "config.json").read_text())
-        names = {f.name for f in fields(TrainConfig)}
-        cfg = TrainConfig(**{k: v for k, v in saved["train"].items() if k in names})
-        data = load_faces(saved["data"]["root"], seed=cfg.seed, cache_dir=args.cache_dir,
+        cfg, root, out = _read_run(run_dir)
+        if not (run_dir / "checkpoint.pt").is_file():
+            raise ValueError(f"{run_dir} has no checkpoint.pt to resume from; start again with --force")
+        _remove_orphans(run_dir)
+        data = load_faces(root, seed=cfg.seed, cache_dir=args.cache_dir,
                           use_cache=not args.no_cache, progress=not args.quiet)
-        trainer = Trainer(data, cfg, Path(saved["out"]), run_dir, device, progress=not args.quiet)
+        trainer = Trainer(data, cfg, out, run_dir, device, progress=not args.quiet)
         trainer.load_checkpoint()
         print(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.step}", file=sys.stderr)
         path = trainer.run()
@@ -173,19 +261,24 @@ def cmd_train(args) -> int:
     if not args.data or not args.out:
         print("faceedit-train train: --data and --out are required (or --resume RUN)", file=sys.stderr)
         return 2
+    for beta in args.beta:
+        check_config(_train_config(args, beta))
+    out = Path(args.out)
+    several = len(args.beta) > 1
+    paths = _check_outputs(out, args.beta, args.force)
+    run_dirs = [Path(args.run_dir) / f"beta{beta:g}" if args.run_dir and several else
+                Path(args.run_dir) if args.run_dir else path.with_name(path.stem + ".run")
+                for beta, path in zip(args.beta, paths)]
+    for run_dir in run_dirs:  # every run folder is checked before the first β trains
+        _claim_run_dir(run_dir, args.force)
     data = load_faces(args.data, seed=args.seed, cache_dir=args.cache_dir, use_cache=not args.no_cache,
                       progress=not args.quiet)
     s = data.summary()
     print(f"data: {s['images']} images ({s['layout']} layout; train {s['splits']['train']}, "
           f"val {s['splits']['val']}, test {s['splits']['test']}); skipped {s['skipped_corrupt']} unreadable",
           file=sys.stderr)
-    out = Path(args.out)
-    several = len(args.beta) > 1
-    for beta in args.beta:
-        path = out / f"beta{beta:g}.pt" if several else out
-        run_dir = Path(args.run_dir) / f"beta{beta:g}" if args.run_dir and several else \
-            Path(args.run_dir) if args.run_dir else path.with_name(path.stem + ".run")
-        _claim_run_dir(run_dir, args.force)
+    for beta, path, run_dir in zip(args.beta, paths, run_dirs):
+        _remove_orphans(run_dir)
         trainer = Trainer(data, _train_config(args, beta), path, run_dir, device, progress=not args.quiet)
         print(f"training β={beta:g} on {device} → {path} (run folder {run_dir})", file=sys.stderr)
         trainer.run()

@@ -80,11 +80,21 @@ def decode_face(path: Path) -> torch.Tensor | None:
         return None
 
 
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file") from None
+
+
 def _read_partition(root: Path) -> dict[str, int]:
+    path = root / "list_eval_partition.txt"
     out = {}
-    for line in (root / "list_eval_partition.txt").read_text().splitlines():
+    for number, line in enumerate(_read_lines(path), 1):
         parts = line.split()
         if len(parts) == 2:
+            if parts[1] not in ("0", "1", "2"):
+                raise DataError(f"{path}: line {number}: the split must be 0, 1 or 2, got {parts[1][:20]!r}")
             out[parts[0]] = int(parts[1])
     return out
 
@@ -93,13 +103,20 @@ def _read_attributes(root: Path) -> tuple[list[str], dict[str, list[int]]]:
     path = root / "list_attr_celeba.txt"
     if not path.is_file():
         return [], {}
-    lines = path.read_text().splitlines()
-    names = lines[1].split()
+    lines = _read_lines(path)
+    names = lines[1].split() if len(lines) > 1 else []
+    if not names:
+        raise DataError(f"{path}: no attribute names on line 2 (expected CelebA's list_attr_celeba.txt layout)")
     rows = {}
-    for line in lines[2:]:
+    for number, line in enumerate(lines[2:], 3):
         parts = line.split()
         if len(parts) == len(names) + 1:
+            bad = next((v for v in parts[1:] if v not in ("1", "+1", "-1", "0")), None)
+            if bad is not None:
+                raise DataError(f"{path}: line {number}: attribute values must be 1 or -1, got {bad[:20]!r}")
             rows[parts[0]] = [int(v) for v in parts[1:]]
+    if lines[2:] and not rows:
+        raise DataError(f"{path}: no line has a file name and {len(names)} values")
     return names, rows
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import platform
 import signal
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -148,6 +150,7 @@ class Trainer:
             fn = lambda s: 1.0  # noqa: E731
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, fn)
         self.epoch = self.batch = self.step = 0
+        self.epoch_sums: dict | None = None  # the current epoch's loss sums so far (kept in the checkpoint)
 
     # -- checkpoints -------------------------------------------------------------------------
     @property
@@ -157,20 +160,40 @@ class Trainer:
     def save_checkpoint(self) -> None:
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
                  "epoch": self.epoch, "batch": self.batch, "step": self.step,
-                 "rng": torch.get_rng_state(), "config": asdict(self.cfg), "likelihood": self.likelihood.to_dict()}
+                 "rng": torch.get_rng_state(), "config": asdict(self.cfg), "likelihood": self.likelihood.to_dict(),
+                 "epoch_sums": self.epoch_sums}
         state.update({key: get() for key, (get, _) in rng_backends().items()})
         atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self) -> None:
-        # CPU first: Adam moves its moments to the device but its step counts must stay on the CPU (pytorch#74424)
-        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
-        self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
-        torch.set_rng_state(state["rng"].cpu())
-        if "likelihood" in state:
-            self.likelihood = make_likelihood(state["likelihood"])
+        """Restore a checkpoint; a truncated, pickled or foreign file is a ValueError naming it."""
+        path = self.checkpoint_path
+        try:
+            with warnings.catch_warnings():  # torch warns about odd pickles before refusing them
+                warnings.simplefilter("ignore")
+                # CPU first: Adam moves its moments to the device but its step counts stay on the CPU (pytorch#74424)
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # noqa: BLE001 - torch raises many kinds for bytes that are not a checkpoint
+            kind = "refused: it holds objects other than tensors and plain data" if isinstance(e, pickle.UnpicklingError) \
+                else "not a readable checkpoint (truncated or another format)"
+            raise ValueError(f"{path}: {kind}; start again with --force") from None
+        try:
+            self.model.load_state_dict(state["model"])
+            self.opt.load_state_dict(state["opt"])
+            self.sched.load_state_dict(state["sched"])
+            self.epoch, self.batch, self.step = (int(state[k]) for k in ("epoch", "batch", "step"))
+            torch.set_rng_state(state["rng"].cpu())
+            if "likelihood" in state:
+                self.likelihood = make_likelihood(state["likelihood"])
+            if not (0 <= self.epoch <= self.cfg.epochs and 0 <= self.batch <= self.steps_per_epoch):
+                raise ValueError(f"epoch {self.epoch}, batch {self.batch} is outside this run")
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
+            raise ValueError(f"{path}: not a checkpoint of this run ({str(e).splitlines()[0][:120]}); "
+                             f"start again with --force") from None
+        sums = state.get("epoch_sums")
+        self.epoch_sums = dict(sums) if isinstance(sums, dict) and self.batch else None
         self._drop_metrics_after(self.epoch)
         for key, (_, put) in rng_backends().items():
             if key in state:
@@ -229,18 +252,21 @@ class Trainer:
     def _run_epoch(self, ctrl_c: _CtrlC, bar) -> None:
         cfg = self.cfg
         perm = torch.randperm(len(self.train_images), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + self.epoch))
-        sums = {"loss": 0.0, "recon": 0.0, "sse": 0.0, "kl": 0.0}
+        if self.epoch_sums is None:  # a new epoch; a resumed one goes on from the checkpoint's sums
+            self.epoch_sums = {"loss": 0.0, "recon": 0.0, "sse": 0.0, "kl": 0.0, "count": 0}
+        sums = self.epoch_sums
         count, t0 = 0, time.perf_counter()
         while self.batch < self.steps_per_epoch:
             x = self._batch(perm, self.batch)
             terms = loss_terms(self.model, x, self.likelihood, update=True)
             loss = self.objective(terms["recon"], terms["kl"], self.step)
-            values = dict(zip(sums, torch.stack([loss, terms["recon"], terms["sse"], terms["kl"]]).tolist()))  # one sync
+            values = dict(zip(("loss", "recon", "sse", "kl"), torch.stack([loss, terms["recon"], terms["sse"], terms["kl"]]).tolist()))  # one sync
             if not math.isfinite(values["loss"]):
                 raise TrainingDiverged(
                     f"the loss became {values['loss']} at epoch {self.epoch + 1}, step {self.step}; training stopped. "
                     f"The last good checkpoint is kept at {self.checkpoint_path}"
-                    f"{'' if self.checkpoint_path.exists() else ' (none was written yet)'}. Try a lower --lr.")
+                    f"{'' if self.checkpoint_path.exists() else ' (none was written yet)'}."
+                    f"{' Try a lower --lr.' if self.step else ' No update had been made yet, so the data or the objective is at fault, not --lr.'}")
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -250,6 +276,7 @@ class Trainer:
             count += 1
             for k, v in values.items():
                 sums[k] += v
+            sums["count"] += 1
             if bar is not None:
                 rate = count * cfg.batch_size / (time.perf_counter() - t0)
                 bar.set_postfix(epoch=f"{self.epoch + 1}/{cfg.epochs}", loss=f"{values['loss']:.1f}",
@@ -265,7 +292,7 @@ class Trainer:
         val = reconstruction_metrics(self.model, self.val_images)
         self.model.train()
         record = {"epoch": self.epoch + 1, "step": self.step, "lr": self.sched.get_last_lr()[0],
-                  **{f"train_{k}": v / max(1, count) for k, v in sums.items()},
+                  **{f"train_{k}": v / max(1, sums["count"]) for k, v in sums.items() if k != "count"},
                   "sigma": getattr(self.likelihood, "sigma", None),
                   "val_recon": val["sse"], "val_kl": val["kl"], "val_psnr": val["psnr"], "val_ssim": val["ssim"],
                   "val_active_units": val["active_units"], "seconds": seconds,
@@ -278,6 +305,7 @@ class Trainer:
                       f"val recon {val['sse']:.1f} KL {val['kl']:.1f} PSNR {val['psnr']:.2f} dB")
         self.epoch += 1
         self.batch = 0
+        self.epoch_sums = None
         self.save_checkpoint()
 
     # -- the model file ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import itertools
 import json
 import math
 import re
@@ -38,6 +39,7 @@ from faceedit.formats.export import (ANIMATION_FORMATS, MANIFEST, ExportError, c
                                      describe_os_error, image_format, save_animation, save_frames, save_image,
                                      staged)
 from faceedit.core.device import device_error
+from faceedit.formats.text import printable
 from faceedit.core.facemodel import FaceModel, load_model
 from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
@@ -46,6 +48,10 @@ from faceedit.core.modelfile import ModelFileError, load_network
 DECODE_BLOCK = 64
 SIZES = (64, 128, 256, 512)
 MAX_SEED = 2**63 - 1
+MAX_BATCH = 4096  # generate --batch-size: the latents and images of a batch are held in memory
+MAX_FRAMES = 100_000  # interpolate into a folder: frames are decoded and written in blocks (memory stays flat)
+MAX_ANIMATION_FRAMES = 2_000  # a GIF or WebP: Pillow holds every frame in memory until the file is written
+MIN_FPS, MAX_FPS = 0.01, 100.0  # GIF frame times are 10 ms to 655 s
 WRITERS = 8  # threads that encode and write PNGs while the next batch decodes (file creation is slow on some disks)
 
 
@@ -85,7 +91,10 @@ def render(model: FaceModel, z: torch.Tensor) -> torch.Tensor:
         n = len(block)
         if n < DECODE_BLOCK:
             block = torch.cat([block, block.new_zeros(DECODE_BLOCK - n, block.shape[1])])
-        blocks.append(to_uint8(model.decode(block)[:n]))
+        faces = model.decode(block)[:n]
+        if not torch.isfinite(faces).all():
+            raise CommandError(f"model {model.name} decodes this latent to NaN or infinite pixels; no image was written")
+        blocks.append(to_uint8(faces))
     return torch.cat(blocks) if blocks else torch.zeros(0, 3, 64, 64, dtype=torch.uint8)
 
 
@@ -154,21 +163,32 @@ def edit_pair(text: str) -> tuple[str, float]:
 # ---------------------------------------------------------------------------------------------
 # Inputs: photos, latent JSON files, manifest lines, gallery faces, seeds
 
-GALLERY = re.compile(r"^(?:gallery:)?(\d+)$")
-SEED = re.compile(r"^seed:(\d+)$")
-MANIFEST_LINE = re.compile(r"^(.+\.jsonl):(\d+)$")
+GALLERY = re.compile(r"^(?:gallery:)?([0-9]+)$")
+SEED = re.compile(r"^seed:(.*)$")
+MANIFEST_LINE = re.compile(r"^(.+\.jsonl):(.*)$")
+JSON_ERRORS = (ValueError, RecursionError, OverflowError)  # bad JSON, a 5,000-digit number, nesting 100,000 deep
+
+
+def whole_number(text: str, what: str, limit: int = MAX_SEED) -> int:
+    """``text`` as an integer from 0 to ``limit``, or a one-line error naming ``what``."""
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > limit:
+        raise CommandError(f"{what}: expected a whole number from 0 to {limit}, got {printable(text, 40)!r}")
+    return int(text)
 
 
 def _read_json_record(spec: str) -> tuple[dict, str]:
     """A latent JSON file, or ``FILE.jsonl:K`` (the line of a manifest with index K)."""
     m = MANIFEST_LINE.match(spec)
     path = Path(m.group(1) if m else spec)
+    index = whole_number(m.group(2), f"{printable(spec, 40)} (the K of MANIFEST.jsonl:K)") if m else None
     try:
-        record = _manifest_entry(path, int(m.group(2))) if m else json.loads(path.read_text(encoding="utf-8"))
+        record = _manifest_entry(path, index) if m else json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CommandError(f"{path}: no such file") from None
     except json.JSONDecodeError as e:
         raise CommandError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except JSON_ERRORS as e:
+        raise CommandError(f"{path}: not a usable JSON file ({_json_problem(e)})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CommandError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
     if not isinstance(record, dict) or "latent" not in record:
@@ -185,9 +205,17 @@ def _manifest_entry(path: Path, index: int) -> dict:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise CommandError(f"{path}: line {number} is not valid JSON ({e.msg})") from None
+            except JSON_ERRORS as e:
+                raise CommandError(f"{path}: line {number} is not usable JSON ({_json_problem(e)})") from None
             if isinstance(record, dict) and record.get("index") == index:
                 return record
     raise CommandError(f"{path}: no entry with index {index}")
+
+
+def _json_problem(e: Exception) -> str:
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    return "a number is too large" if "digits" in str(e) or isinstance(e, OverflowError) else str(e).splitlines()[0][:100]
 
 
 def _is_json_spec(spec: str) -> bool:
@@ -209,9 +237,16 @@ def input_kind(spec: str) -> str:
         return "seed"
     if _is_json_spec(spec):
         return "latent"
-    if spec.startswith("gallery:") or (GALLERY.match(spec) and not Path(spec).exists()):
+    if spec.startswith("gallery:") or (GALLERY.match(spec) and not _exists(spec)):
         return "gallery"
     return "photo"
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+        return False
 
 
 def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
@@ -221,15 +256,17 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
     if crop and kind != "photo":
         raise CommandError(f"--crop applies to photos, and {spec} is not one")
     if kind == "seed":
-        return sample_latent(int(SEED.match(spec).group(1)), model.latent_dim, temperature, model.prior)
+        seed = whole_number(SEED.match(spec).group(1), f"{printable(spec, 40)} (the S of seed:S)")
+        return _finite(sample_latent(seed, model.latent_dim, temperature, model.prior),
+                       f"{spec} at --temperature {temperature:g}")
     if kind == "latent":
         record, where = _read_json_record(spec)
         return _latent_from(record, model, where)
     if kind == "gallery":
         match = GALLERY.match(spec)
         if not match:
-            raise CommandError(f"{spec!r}: expected gallery:K with K a face number")
-        index, faces = int(match.group(1)), model.gallery
+            raise CommandError(f"{printable(spec, 40)!r}: expected gallery:K with K a face number")
+        index, faces = whole_number(match.group(1), f"{printable(spec, 40)} (the K of gallery:K)"), model.gallery
         if index >= len(faces):
             have = f"0–{len(faces) - 1}" if len(faces) else "none"
             raise CommandError(f"gallery index {index} is out of range for model {model.name} (faces {have})")
@@ -240,7 +277,14 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
         if side <= 0 or left < 0 or top < 0 or left + side > photo.width or top + side > photo.height:
             raise CommandError(f"--crop {left},{top},{side} does not fit inside {spec} ({photo.width}×{photo.height})")
     mu, _ = model.encode(crop_to_tensor(photo, crop).unsqueeze(0))
-    return mu[0]
+    return _finite(mu[0], f"model {model.name}'s encoding of {spec}")
+
+
+def _finite(z: torch.Tensor, what: str) -> torch.Tensor:
+    """Any NaN or infinity in a latent is an error, never a file."""
+    if not torch.isfinite(z).all():
+        raise CommandError(f"{what} is NaN or infinite; nothing was written")
+    return z
 
 
 def _latent_from(record: dict, model: FaceModel, where: str) -> torch.Tensor:
@@ -295,8 +339,8 @@ def cmd_generate(args) -> int:
     _check_temperature(args.temperature)
     if args.n < 1:
         raise CommandError("--n must be at least 1")
-    if args.batch_size < 1:
-        raise CommandError("--batch-size must be at least 1")
+    if not 1 <= args.batch_size <= MAX_BATCH:
+        raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH}")
     seed = secrets.randbelow(2**31) if args.seed is None else args.seed
     if seed < 0 or seed + args.n - 1 > MAX_SEED:
         raise CommandError(f"--seed must be between 0 and {MAX_SEED - args.n + 1}")
@@ -341,7 +385,8 @@ def cmd_edit(args) -> int:
     check_destination(out, folder=False, overwrite=args.overwrite)
     model, ref = _open_model_for([args.input], args)
     edits = resolve_edits(model, args.set)
-    z = apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits)
+    z = _finite(apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits),
+                "the edited latent")
     with staged(out, folder=False) as tmp:
         if as_latent:
             tmp.write_text(latentfile.dumps({"model": ref}, z.detach().cpu().numpy()) + "\n", encoding="utf-8")
@@ -356,27 +401,40 @@ def cmd_interpolate(args) -> int:
         raise CommandError("give at least two inputs to interpolate between")
     if args.frames < 2:
         raise CommandError("--frames must be at least 2")
-    if not (math.isfinite(args.fps) and args.fps > 0):
-        raise CommandError("--fps must be positive")
+    if not (math.isfinite(args.fps) and MIN_FPS <= args.fps <= MAX_FPS):
+        raise CommandError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
     _check_temperature(args.temperature)
     out = Path(args.out)
     animation = ANIMATION_FORMATS.get(out.suffix.lower())
     if animation is None and out.suffix.lower() in Image.registered_extensions():
         raise CommandError(f"{out}: use a .gif or .webp name for an animation, or a folder name for PNG frames")
+    limit = MAX_ANIMATION_FRAMES if animation else MAX_FRAMES
+    if args.frames > limit:
+        kind = f"an animation ({out.suffix.lower()})" if animation else "a folder of PNG frames"
+        raise CommandError(f"--frames {args.frames} is too many: at most {limit:,} for {kind}")
     check_destination(out, folder=animation is None, overwrite=args.overwrite)
     model, ref = _open_model_for(args.inputs, args)
     edits = resolve_edits(model, args.set)
     keys = [read_latent(spec, model, args.temperature) for spec in args.inputs]
-    times = [k / (args.frames - 1) for k in range(args.frames)]
-    z = apply_edits(model, torch.stack([interpolate_path(keys, t, args.method) for t in times]), edits)
-    frames = render(model, z)
+
+    def blocks():
+        """(times, latents, pixels) DECODE_BLOCK frames at a time, so memory does not grow with --frames."""
+        for start in range(0, args.frames, DECODE_BLOCK):
+            times = [k / (args.frames - 1) for k in range(start, min(start + DECODE_BLOCK, args.frames))]
+            z = apply_edits(model, torch.stack([interpolate_path(keys, t, args.method) for t in times]), edits)
+            yield times, z, render(model, z)
+
     with staged(out, folder=animation is None) as tmp:
         if animation:
-            images = [to_pil(f, args.size) for f in frames]
+            images = [to_pil(f, args.size) for _, _, frames in blocks() for f in frames]
             save_animation(images, tmp, animation, round(1000 / args.fps))
         else:
-            save_frames(tmp, (to_pil(f, args.size) for f in frames),
-                        ({"t": t, "model": ref, "edits": edits} for t in times), z.detach().cpu().numpy(),
+            def frames():
+                for times, z, pixels in blocks():
+                    for t, face, code in zip(times, pixels, z):
+                        yield to_pil(face, args.size), {"t": t, "model": ref, "edits": edits}, code.numpy()
+            images, records, latents = itertools.tee(frames(), 3)  # consumed in step: the buffers stay small
+            save_frames(tmp, (f[0] for f in images), (f[1] for f in records), (f[2] for f in latents),
                         width=max(4, len(str(args.frames - 1))))
     print(f"wrote {args.frames} frames to {out}")
     return 0
@@ -413,9 +471,9 @@ def cmd_models(args) -> int:
         try:
             beta, kl, psnr = model_summary(path)
         except ModelFileError as e:
-            print(f"faceedit models: warning: {e}", file=sys.stderr)
+            print(f"faceedit models: warning: {printable(e, 1000)}", file=sys.stderr)
             beta = kl = psnr = "?"
-        lines.append((name, f"β={beta}", f"KL={kl}", f"PSNR={psnr}", str(path)))
+        lines.append((printable(name), f"β={beta}", f"KL={kl}", f"PSNR={psnr}", printable(path, 1000)))
     widths = [max(len(line[c]) for line in lines) for c in range(4)]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
@@ -535,11 +593,15 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help or a usage error (argparse printed it)
         return e.code if isinstance(e.code, int) else 2
     prefix = f"faceedit {args.command}"
+    given = [v for value in vars(args).values() for v in (value if isinstance(value, list) else [value])]
+    if any(isinstance(v, str) and "\x00" in v for v in given):
+        print(f"{prefix}: error: an argument holds a NUL character, which no file name can have", file=sys.stderr)
+        return 2
     try:
         with _terminate_as_interrupt():
             return args.run(args)
     except (CommandError, ExportError, PhotoError, ModelFileError) as e:
-        print(f"{prefix}: error: {e}", file=sys.stderr)
+        print(f"{prefix}: error: {printable(e, 1000)}", file=sys.stderr)
     except (TypeError, RuntimeError, NotImplementedError) as e:  # CUDA/MPS out of memory, an op MPS lacks
         line = device_error(e)
         if line is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,10 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     """Open any image Pillow reads, upright (EXIF orientation applied), as RGB."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():  # Pillow warns about a large image before we refuse it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             if im.width * im.height > max_pixels:
                 raise PhotoError(f"{path}: the image is {im.width}×{im.height}, larger than the "
                                  f"{max_pixels // 1_000_000} megapixels FaceEdit opens")

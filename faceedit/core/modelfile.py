@@ -37,11 +37,13 @@ import math
 import os
 import pickle
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
 
 from faceedit.core.likelihood import make_likelihood
+from faceedit.formats.text import printable
 from faceedit.core.model import ArchConfig, BetaVAE, Objective
 from faceedit.core.prior import Prior, PriorError
 
@@ -94,7 +96,9 @@ def _read(path: Path) -> dict:
     if path.is_dir():
         raise ModelFileError(path, "is a folder, not a model file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickles before refusing them: one line only
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise ModelFileError(path, f"refused: not a model file, or one that holds objects other than weights and plain data "
                                     f"({_first_line(e)})") from None
@@ -201,6 +205,8 @@ def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
             raise ModelFileError(path, f"weight '{name}' holds complex numbers")
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise ModelFileError(path, f"weight '{name}' holds NaN or infinite values")
+        if name.endswith("running_var") and (t < 0).any():
+            raise ModelFileError(path, f"weight '{name}' holds a negative variance (BatchNorm running statistics)")
     model = BetaVAE(arch)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     model.eval()
@@ -211,7 +217,20 @@ def load_network(path: str | os.PathLike) -> tuple[BetaVAE, Objective, dict]:
     if not math.isfinite(objective.beta):
         raise ModelFileError(path, "β is not a finite number")
     meta = {**meta, "likelihood": _likelihood(path, payload.get("likelihood"))}
+    _check_decodes(path, model, meta)
+    meta.update({k: [printable(v) for v in meta[k]] for k in ("attribute_names", "gallery_names") if k in meta})
+    meta["name"] = printable(meta.get("name") or path.stem)  # a name never carries terminal escapes
     return model, objective, meta
+
+
+def _check_decodes(path: Path, model: BetaVAE, meta: dict) -> None:
+    """The gallery (or the prior's mean) must decode to finite pixels, or the file is refused."""
+    gallery = meta.get("gallery")
+    z = torch.as_tensor(gallery, dtype=torch.float32) if gallery is not None else torch.zeros(1, model.latent_dim)
+    with torch.inference_mode():
+        faces = model.decoder(z if len(z) else torch.zeros(1, model.latent_dim))
+    if not torch.isfinite(faces).all():
+        raise ModelFileError(path, "decodes its gallery to NaN or infinite pixels (broken weights)")
 
 
 def _likelihood(path: Path, spec) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from faceedit.formats import latentfile
+from faceedit.formats.text import printable
 
 MANIFEST = "manifest.jsonl"
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
@@ -79,6 +81,27 @@ def check_destination(dest: Path, folder: bool, overwrite: bool) -> None:
         raise ExportError(f"{dest} already exists; pass --overwrite to replace it")
     if folder and not (dest / MANIFEST).is_file():
         raise ExportError(f"{dest} is not a FaceEdit output folder (it has no {MANIFEST}), so it is not replaced")
+    if folder:
+        foreign = _not_written_by_faceedit(dest)
+        if foreign:
+            more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+            raise ExportError(f"{dest} holds files FaceEdit did not write ({printable(foreign[0], 80)}{more}), "
+                              f"so it is not replaced; choose another --out")
+
+
+def _not_written_by_faceedit(folder: Path) -> list[str]:
+    """The entries of an earlier output folder that its manifest does not list (the user's own files)."""
+    listed = {MANIFEST}
+    try:
+        with (folder / MANIFEST).open(encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line) if line.strip() else None
+                if isinstance(record, dict) and isinstance(record.get("file"), str):
+                    listed.add(record["file"])
+        entries = sorted(folder.iterdir())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, OverflowError):
+        return [f"{MANIFEST}, which cannot be read"]
+    return [p.name for p in entries if p.name not in listed or (p.is_dir() and not p.is_symlink())]
 
 
 @contextlib.contextmanager

@@ -34,7 +34,11 @@ def parse(record: object, where: str) -> tuple[str | None, np.ndarray]:
     values = record["latent"]
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise LatentFileError(f"{where}: 'latent' is not a list of numbers")
-    latent = np.asarray(values, dtype=np.float32)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 becomes inf, refused below
+            latent = np.asarray(values, dtype=np.float32)
+    except OverflowError:  # an integer too large for any float
+        latent = np.full(len(values), np.inf, dtype=np.float32)
     if not np.isfinite(latent).all():
         raise LatentFileError(f"{where}: the latent holds NaN or infinite values")
     model = record.get("model")
@@ -48,4 +52,8 @@ def read(path: str | os.PathLike) -> tuple[str | None, np.ndarray]:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise LatentFileError(f"{path}: not valid JSON ({getattr(e, 'msg', e)})") from None
+    except RecursionError:
+        raise LatentFileError(f"{path}: not a latent file (JSON nested too deeply)") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise LatentFileError(f"{path}: not a latent file (a number is too large)") from None
     return parse(record, str(path))

@@ -413,8 +413,15 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"faceedit: {e}", file=sys.stderr)
             return 2
+    from faceedit.gui.qt_platform import hint_on_plugin_failure, xcb_problem
+
+    problem = None if QApplication.instance() else xcb_problem()
+    if problem:  # Qt would abort with a page about its "xcb" plugin
+        print(f"faceedit: {problem}", file=sys.stderr)
+        return 1
     name_macos_bundle()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceedit"])
+    with hint_on_plugin_failure():
+        app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceedit"])
     set_identity(app)
     apply_look(app)
     settings = open_settings()

@@ -21,7 +21,7 @@ from faceedit.formats import catalog, latentfile
 from faceedit.gui.engine import Engine
 from faceedit.gui.keyframes import face_tuple
 from faceedit.gui.messages import Batch, Decoded, Encoded, Face, Failure, Lane, ModelInfo, ModelLoaded, Purpose, Tag
-from faceedit.gui.history import EditCommand, ModelCommand, Snapshot, Start
+from faceedit.gui.history import ModelCommand, Snapshot, Start, push_edit
 from faceedit.gui.keyframes import KeyframesMixin
 from faceedit.gui.widgets.pixels import rgb_image
 
@@ -340,7 +340,7 @@ class EditorDocument(KeyframesMixin, QObject):
     def _push(self, text: str, after: Snapshot, **kwargs) -> None:
         if self.state is None or self.switching:
             return
-        self.undo_stack.push(EditCommand(self, text, self.state, after, **kwargs))
+        push_edit(self.undo_stack, self, text, self.state, after, **kwargs)  # (QUndoStack's own merge leaks)
 
     # ================================================================================== edits
     def set_latent_value(self, dim: int, value: float) -> None:

@@ -170,8 +170,11 @@ class _Worker(QObject):
     def _faces(self, latents: torch.Tensor, model: FaceModel | None = None) -> list[Face]:
         if len(latents) == 0:
             return []
-        images = (model or self._model).decode(latents)
+        model = model or self._model
+        images = model.decode(latents)
         self._inbox.decodes += len(latents)
+        if not torch.isfinite(images).all():  # never shown as a face (nor exported)
+            raise ValueError(f"model {model.name} decoded this face to NaN or infinite pixels; nothing was changed")
         return [Face(*to_rgb_bytes(image)) for image in images]
 
     def _face_model(self) -> FaceModel:

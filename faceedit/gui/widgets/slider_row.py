@@ -1,6 +1,8 @@
 """One labelled slider with a typeable value: the row used by the latent and attribute panels."""
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
 
@@ -81,6 +83,8 @@ class SliderRow(QWidget):
 
     def position_of(self, value: float) -> int:
         span = self.hi - self.lo
+        if not (math.isfinite(value) and math.isfinite(span)):
+            return 0  # never raises, whatever a model or file produced
         pos = round((value - self.lo) / span * self.steps) if span > 0 else 0
         return min(self.steps, max(0, pos))
 
