@@ -39,7 +39,7 @@ from tqdm import tqdm
 from faceedit.formats import catalog
 from faceedit.formats import latentfile
 from faceedit.core.facemodel import FaceModel, load_model
-from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
+from faceedit.core.images import PhotoError, centre_square, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError, load_network
 
@@ -449,27 +449,35 @@ def cmd_generate(args) -> int:
 
 
 def _photo_face(spec: str, rgb, args):
-    """The face ``edit`` works on: --crop, else the detected face (--face K, largest first)."""
+    """The face ``edit`` works on, and the 64-px crop to encode when it is a plain square (None:
+    the aligned crop): --crop, else the detected face (--face K, largest first), else (no face at
+    all) the centre square, with a note."""
     from faceedit.core.faces import MIN_FACE, detect_faces, face_from_crop
     height, width = rgb.shape[:2]
+
+    def square(left, top, side):
+        crop = crop_to_tensor(Image.fromarray(rgb), (left, top, side))  # as the editor crops
+        return face_from_crop(left, top, side), crop.permute(1, 2, 0).numpy()
     if args.crop:
         left, top, side = args.crop
         if side <= 0 or left < 0 or top < 0 or left + side > width or top + side > height:
             raise CommandError(f"--crop {left},{top},{side} does not fit inside {spec} ({width}×{height})")
-        return face_from_crop(left, top, side)
+        return square(left, top, side)
     faces = detect_faces(rgb)
     if not faces:
-        raise CommandError(f"{spec}: no face found; pass --crop LEFT,TOP,SIDE to choose one")
+        print(f"faceedit edit: note: no face found in {spec}; editing the centre square "
+              f"(--crop LEFT,TOP,SIDE chooses another)", file=sys.stderr)
+        return square(*centre_square(width, height))
     usable = [f for f in faces if not f.too_small]
     if not usable:
-        raise CommandError(f"{spec}: the face is too small ({faces[0].size:.0f} px wide; FaceEdit needs "
+        raise CommandError(f"{spec}: face too small ({faces[0].size:.0f} px wide; FaceEdit needs "
                            f"{MIN_FACE} px); pass --crop LEFT,TOP,SIDE to edit it anyway")
     if args.face > len(usable):
         raise CommandError(f"--face {args.face}: {spec} has {len(usable)} face{'s' * (len(usable) > 1)} large enough to edit")
     if len(usable) > 1 and args.face == 1:
         print(f"faceedit edit: note: {spec} has {len(usable)} faces; editing the largest "
               f"(--face 2 … {len(usable)} picks another)", file=sys.stderr)
-    return usable[args.face - 1]
+    return usable[args.face - 1], None
 
 
 def _edit_photo(args, out: Path, fmt: str | None, as_latent: bool) -> int:
@@ -478,10 +486,10 @@ def _edit_photo(args, out: Path, fmt: str | None, as_latent: bool) -> int:
     from faceedit.core.images import open_full_photo
     from faceedit.core.photoedit import PhotoEdit
     photo = open_full_photo(args.input, keep_gps=args.keep_gps)
-    face = _photo_face(args.input, photo.rgb, args)
+    face, crop = _photo_face(args.input, photo.rgb, args)
     model, ref = _open_model_for([args.input], args)
     edits = resolve_edits(model, args.set)
-    session = PhotoEdit(model, photo.rgb, face)
+    session = PhotoEdit(model, photo.rgb, face, crop)
     z = apply_edits(model, session.z, edits)
     with staged(out, folder=False) as tmp:
         if as_latent:
@@ -489,9 +497,7 @@ def _edit_photo(args, out: Path, fmt: str | None, as_latent: bool) -> int:
         elif args.face_only:
             _save(to_pil(render(model, z)[0], args.size), tmp, fmt)
         else:
-            image = photo.to_image(session.render(z), with_alpha=fmt not in ("JPEG",))
-            if image.mode == "RGBA" and fmt == "JPEG":
-                image = image.convert("RGB")
+            image = photo.to_image(session.render(z), with_alpha=fmt != "JPEG")
             image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}),
                        **photo.save_options())
     print(f"wrote {out}")

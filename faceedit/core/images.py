@@ -52,11 +52,13 @@ class FullPhoto:
     source_mode: str                # Pillow's mode of the file (L, CMYK, I;16, RGBA, ...)
 
     def to_image(self, rgb: np.ndarray | None = None, with_alpha: bool = True) -> Image.Image:
-        """An RGB (or RGBA) Pillow image of ``rgb`` (default: the photo's own pixels)."""
+        """A Pillow image of ``rgb`` (default: the photo's own pixels) with the photo's alpha, or,
+        without alpha, composited on white."""
         im = Image.fromarray(self.rgb if rgb is None else rgb, "RGB")
-        if with_alpha and self.alpha is not None:
-            im.putalpha(Image.fromarray(self.alpha, "L"))
-        return im
+        if self.alpha is None:
+            return im
+        im.putalpha(Image.fromarray(self.alpha, "L"))
+        return im if with_alpha else to_rgb(im)
 
     def save_options(self) -> dict:
         options = {}

@@ -20,10 +20,12 @@ def decode_hwc(model, z: torch.Tensor) -> np.ndarray:
 
 
 class PhotoEdit:
-    def __init__(self, model, rgb: np.ndarray, face: Face):
+    def __init__(self, model, rgb: np.ndarray, face: Face, crop: np.ndarray | None = None):
+        """``crop``: the 64×64×3 uint8 face to encode, when the caller has made it (an unrotated
+        manual crop resampled like the editor does); by default ``extract(rgb, face)``."""
         self.model = model
         self.face = face
-        self.crop = extract(rgb, face, FACE)  # 64×64×3 uint8, aligned like the training faces
+        self.crop = extract(rgb, face, FACE) if crop is None else crop
         mu, _ = model.encode(torch.from_numpy(self.crop).permute(2, 0, 1).unsqueeze(0))
         self.z = mu[0]
         self.base = decode_hwc(model, self.z)
