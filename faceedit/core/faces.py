@@ -165,7 +165,9 @@ def extract(rgb: np.ndarray, face: Face, size: int = 64) -> np.ndarray:
     """The aligned crop as a size×size×3 uint8 image, resampled like the training faces (area
     averaging, then rotation); parts outside the photo repeat the edge pixels."""
     H, W = rgb.shape[:2]
-    x0, y0, x1, y1 = face.bounds()
+    pts = face.corners() + 0.5  # pixel edges: an unrotated crop then averages whole blocks of pixels
+    x0, y0 = np.floor(pts.min(0) + 1e-6).astype(int)
+    x1, y1 = np.ceil(pts.max(0) - 1e-6).astype(int)
     cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
     if cx1 <= cx0 or cy1 <= cy0:  # the crop lies wholly outside: use the nearest edge pixels
         cx0, cy0 = min(max(0, x0), W - 1), min(max(0, y0), H - 1)
