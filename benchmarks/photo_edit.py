@@ -163,8 +163,20 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true")
     ap.add_argument("--judge-root", type=Path)
     ap.add_argument("--moves", type=int, default=50, help="slider moves timed for the p95")
+    ap.add_argument("--make-scene", type=Path, metavar="OUT.jpg",
+                    help="only write one 960×720 scene (test face --face-index, seed 0) and stop")
+    ap.add_argument("--face-index", type=int, default=0, help="which test-split face --make-scene uses")
     args = ap.parse_args()
     root = Path(args.data)
+    if args.make_scene:
+        files = test_files(root)
+        rng = np.random.default_rng(0)
+        face = Image.open(files[args.face_index]).convert("RGB")
+        background = Image.open(files[(args.face_index + 1) % len(files)]).convert("RGB")
+        scene, box = make_scene(rng, face, background, (960, 720), fraction=0.3)
+        Image.fromarray(scene).save(args.make_scene, quality=92)
+        print(f"wrote {args.make_scene} ({files[args.face_index].name}; face box {tuple(round(v) for v in box)})")
+        return
 
     import torch
     from faceedit.cli.commands import apply_edits
