@@ -14,10 +14,10 @@ over another test image cut into shuffled tiles (so that it holds no face), stre
   edited latent + composite), at full resolution and on a 1600-px preview of the photo.
 
     python benchmarks/photo_edit.py [--data /work/shared/data/celeba-subset] [--n 200] [--model beta4]
-                                    [--compare] [--judge-root /path/to/checkout]
+                                    [--compare N] [--judge-root /path/to/checkout]
 
-``--compare`` also runs the candidate detectors (OpenCV Haar alt2 and default, scikit-image's LBP
-cascade) on the same scenes.  ``--judge-root`` loads ``training/judge.py`` from another checkout
+``--compare N`` also runs the candidate detectors (OpenCV Haar alt2 and default, scikit-image's LBP
+cascade) on the first N scenes.  ``--judge-root`` loads ``training/judge.py`` from another checkout
 when this one does not have it yet (read only).
 """
 from __future__ import annotations
@@ -160,7 +160,8 @@ def main() -> None:
     ap.add_argument("--data", default="/work/shared/data/celeba-subset")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--model", default="beta4")
-    ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--compare", type=int, default=0, metavar="N",
+                    help="also run the candidate detectors on the first N scenes")
     ap.add_argument("--judge-root", type=Path)
     ap.add_argument("--moves", type=int, default=50, help="slider moves timed for the p95")
     ap.add_argument("--make-scene", type=Path, metavar="OUT.jpg",
@@ -278,13 +279,14 @@ def main() -> None:
         print("detector comparison on the same scenes (IoU ≥ 0.6 of the largest box, whole picture at its own size):")
         for name, run, size in candidate_detectors():
             ok, spent = 0, 0.0
-            for _, scene, truth in all_scenes:
+            for _, scene, truth in all_scenes[:args.compare]:
                 t = time.perf_counter()
                 boxes = run(scene)
                 spent += time.perf_counter() - t
                 if boxes and iou(max(boxes, key=lambda b: b[2]), truth) >= 0.6:
                     ok += 1
-            print(f"  {name}: {ok}/{n} = {100 * ok / n:.1f}%, {1000 * spent / n:.0f} ms/scene, model file {size / 1024:.0f} KiB")
+            m = min(n, args.compare)
+            print(f"  {name}: {ok}/{m} = {100 * ok / m:.1f}%, {1000 * spent / m:.0f} ms/scene, model file {size / 1024:.0f} KiB")
 
 
 if __name__ == "__main__":
