@@ -1,11 +1,13 @@
 """Find faces in a photo and align them the way the training faces are cropped (no Qt, no torch).
 
 Detector: OpenCV's Haar cascade ``haarcascade_frontalface_alt2.xml``, which ships inside the
-``opencv-python-headless`` wheel (``cv2.data.haarcascades``), so nothing is downloaded.  It was
-compared with the cascade ``haarcascade_frontalface_default.xml`` and scikit-image's LBP cascade
-(``benchmarks/photo_edit.py --compare``): alt2 is the smallest of the three OpenCV ones that find
-every face, the fastest, and its box sits most steadily on the training faces (box centre spread
-1.2 px against 3.0 px for the default cascade on 400 training images), which is what alignment needs.
+``opencv-python-headless`` wheel (``cv2.data.haarcascades``; OpenCV 5 no longer ships it, hence
+``<5``), so nothing is downloaded.  Compared on 400 training faces (``benchmarks/face_geometry.py``)
+with ``haarcascade_frontalface_default.xml`` and scikit-image's LBP cascade: alt2 (528 KiB) found
+399/400, with its box centre steadiest (± 1.2 px across, ± 2.2 px down, against ± 3.0 / 4.2 px
+for the default cascade, 908 KiB, and ± 2.3 / 3.3 px for the LBP one) and was the fastest;
+scikit-image's detector was several times slower.  ``benchmarks/photo_edit.py --compare N`` runs
+them on pasted-face scenes too.
 
 Geometry (measured by running the detector on 400 of the 128×128 training faces, padded and
 upscaled 2×): the detector box is centred on the training crop (63.7, 64.2) and 75.9 px wide, so
