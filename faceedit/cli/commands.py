@@ -41,7 +41,7 @@ from faceedit.formats.export import (ANIMATION_FORMATS, MANIFEST, ExportError, c
 from faceedit.core.device import device_error
 from faceedit.formats.text import printable
 from faceedit.core.facemodel import FaceModel, load_model
-from faceedit.core.images import PhotoError, crop_to_tensor, open_photo, to_pil, to_uint8
+from faceedit.core.images import PhotoError, centre_square, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError, load_network
 
@@ -377,16 +377,77 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def _photo_face(spec: str, rgb, args):
+    """The face ``edit`` works on, and the 64-px crop to encode when it is a plain square (None:
+    the aligned crop): --crop, else the detected face (--face K, largest first), else (no face at
+    all) the centre square, with a note."""
+    from faceedit.core.faces import MIN_FACE, detect_faces, face_from_crop
+    height, width = rgb.shape[:2]
+
+    def square(left, top, side):
+        crop = crop_to_tensor(Image.fromarray(rgb), (left, top, side))  # as the editor crops
+        return face_from_crop(left, top, side), crop.permute(1, 2, 0).numpy()
+    if args.crop:
+        left, top, side = args.crop
+        if side <= 0 or left < 0 or top < 0 or left + side > width or top + side > height:
+            raise CommandError(f"--crop {left},{top},{side} does not fit inside {spec} ({width}×{height})")
+        return square(left, top, side)
+    faces = detect_faces(rgb)
+    if not faces:
+        print(f"faceedit edit: note: no face found in {spec}; editing the centre square "
+              f"(--crop LEFT,TOP,SIDE chooses another)", file=sys.stderr)
+        return square(*centre_square(width, height))
+    usable = [f for f in faces if not f.too_small]
+    if not usable:
+        raise CommandError(f"{spec}: face too small ({faces[0].size:.0f} px wide; FaceEdit needs "
+                           f"{MIN_FACE} px); pass --crop LEFT,TOP,SIDE to edit it anyway")
+    if args.face > len(usable):
+        raise CommandError(f"--face {args.face}: {spec} has {len(usable)} face{'s' * (len(usable) > 1)} large enough to edit")
+    if len(usable) > 1 and args.face == 1:
+        print(f"faceedit edit: note: {spec} has {len(usable)} faces; editing the largest "
+              f"(--face 2 … {len(usable)} picks another)", file=sys.stderr)
+    return usable[args.face - 1], None
+
+
+def _edit_photo(args, out: Path, fmt: str | None, as_latent: bool) -> int:
+    """A photo input: edit the face as a residual and write the full photo (or, with --face-only,
+    the decoded face; or the latent)."""
+    from faceedit.core.images import open_full_photo
+    from faceedit.core.photoedit import PhotoEdit
+    photo = open_full_photo(args.input, keep_gps=args.keep_gps)
+    face, crop = _photo_face(args.input, photo.rgb, args)
+    model, ref = _open_model_for([args.input], args)
+    edits = resolve_edits(model, args.set)
+    session = PhotoEdit(model, photo.rgb, face, crop)
+    z = _finite(apply_edits(model, session.z, edits), "the edited latent")
+    with staged(out, folder=False) as tmp:
+        if as_latent:
+            tmp.write_text(latentfile.dumps({"model": ref}, z.detach().cpu().numpy()) + "\n", encoding="utf-8")
+        elif args.face_only:
+            save_image(to_pil(render(model, z)[0], args.size), tmp, fmt)
+        else:
+            image = photo.to_image(session.render(z), with_alpha=fmt != "JPEG")
+            image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}),
+                       **photo.save_options())
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_edit(args) -> int:
     _check_temperature(args.temperature)
+    if args.face < 1:
+        raise CommandError("--face must be 1 or more (1 = the largest face)")
     out = Path(args.out)
     as_latent = out.suffix.lower() == ".json"
     fmt = None if as_latent else image_format(out)
     check_destination(out, folder=False, overwrite=args.overwrite)
+    if input_kind(args.input) == "photo":
+        return _edit_photo(args, out, fmt, as_latent)
+    if args.crop:
+        raise CommandError(f"--crop applies to photos, and {args.input} is not one")
     model, ref = _open_model_for([args.input], args)
     edits = resolve_edits(model, args.set)
-    z = _finite(apply_edits(model, read_latent(args.input, model, args.temperature, args.crop), edits),
-                "the edited latent")
+    z = _finite(apply_edits(model, read_latent(args.input, model, args.temperature), edits), "the edited latent")
     with staged(out, folder=False) as tmp:
         if as_latent:
             tmp.write_text(latentfile.dumps({"model": ref}, z.detach().cpu().numpy()) + "\n", encoding="utf-8")
@@ -541,12 +602,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_generate)
 
     p = sub.add_parser("edit", help="edit a photo or an exported latent",
-                       description="Encode a photo (EXIF orientation and centre crop as in the editor) or "
-                                   "read a latent, apply attribute edits, and write an image (or a latent "
-                                   "JSON when --out ends in .json).")
+                       description="Edit a photo: find the face (or take --crop), align it like the "
+                                   "training faces, apply attribute edits as a residual and write the full "
+                                   "photo at its own size (EXIF orientation applied, ICC profile kept, GPS "
+                                   "dropped). --face-only writes the model's face instead, as does any "
+                                   "latent input; --out ending in .json writes the latent.")
     p.add_argument("input", help=INPUTS_HELP)
     p.add_argument("--out", required=True, help="output image (.png, .jpg, .webp, ...) or latent .json")
-    p.add_argument("--crop", type=_crop, metavar="LEFT,TOP,SIDE", help="square crop of the photo (default: centred)")
+    p.add_argument("--crop", type=_crop, metavar="LEFT,TOP,SIDE",
+                   help="square crop of the photo to edit (default: the detected face)")
+    p.add_argument("--face", type=int, default=1, metavar="K",
+                   help="with several faces, edit the K-th largest (default 1)")
+    p.add_argument("--face-only", action="store_true",
+                   help="write the model's decoded face (--size pixels) instead of the full photo")
+    p.add_argument("--keep-gps", action="store_true", help="keep the photo's GPS location in the output's EXIF")
     p.add_argument("--temperature", type=float, default=1.0, help="scale of a seed:S input (default 1)")
     common(p)
     p.set_defaults(run=cmd_edit)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,72 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
         raise PhotoError(f"{path}: not an image FaceEdit can read") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise PhotoError(f"{path}: the image could not be read ({e})") from None
+
+
+GPS_IFD = 0x8825  # the EXIF tag that points to the location
+
+
+@dataclass
+class FullPhoto:
+    """A photo at its own resolution, upright, with what an edited copy should carry over."""
+    rgb: np.ndarray                 # H×W×3 uint8 (colours as stored, also under transparency)
+    alpha: np.ndarray | None        # H×W uint8, when the photo had transparency
+    icc_profile: bytes | None       # an RGB ICC profile (a CMYK photo's profile is not kept: its pixels are now RGB)
+    exif: bytes | None              # EXIF without the orientation (applied) and, unless kept, without GPS
+    source_mode: str                # Pillow's mode of the file (L, CMYK, I;16, RGBA, ...)
+
+    def to_image(self, rgb: np.ndarray | None = None, with_alpha: bool = True) -> Image.Image:
+        """A Pillow image of ``rgb`` (default: the photo's own pixels) with the photo's alpha, or,
+        without alpha, composited on white."""
+        im = Image.fromarray(self.rgb if rgb is None else rgb, "RGB")
+        if self.alpha is None:
+            return im
+        im.putalpha(Image.fromarray(self.alpha, "L"))
+        return im if with_alpha else to_rgb(im)
+
+    def save_options(self) -> dict:
+        options = {}
+        if self.icc_profile:
+            options["icc_profile"] = self.icc_profile
+        if self.exif:
+            options["exif"] = self.exif
+        return options
+
+
+def open_full_photo(path: str | os.PathLike, keep_gps: bool = False, max_pixels: int = MAX_PIXELS) -> FullPhoto:
+    """Open a photo at full resolution for a full-photo edit: EXIF orientation applied, any mode
+    (grey, CMYK, 16-bit, palette, alpha) turned into 8-bit RGB (+ alpha), the ICC profile and EXIF
+    kept for the output, GPS dropped unless ``keep_gps``."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > max_pixels:
+                raise PhotoError(f"{path}: the image is {im.width}×{im.height}, larger than the "
+                                 f"{max_pixels // 1_000_000} megapixels FaceEdit opens")
+            mode = im.mode
+            icc = im.info.get("icc_profile") if mode not in ("CMYK", "YCbCr", "LAB") else None
+            upright = ImageOps.exif_transpose(im)
+            upright.load()
+    except PhotoError:
+        raise
+    except FileNotFoundError:
+        raise PhotoError(f"{path}: no such file") from None
+    except UnidentifiedImageError:
+        raise PhotoError(f"{path}: not an image FaceEdit can read") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise PhotoError(f"{path}: the image could not be read ({e})") from None
+    exif = upright.getexif()
+    if not keep_gps and GPS_IFD in exif:
+        del exif[GPS_IFD]
+    if icc and mode in ("L", "LA", "I;16", "I;16B", "I;16L", "I"):
+        icc = None  # a grey profile does not describe the RGB output
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info)
+    if has_alpha:  # edit the colours as they are; the alpha goes back unchanged
+        rgba = np.array(upright.convert("RGBA"), dtype=np.uint8)
+        rgb, alpha = np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
+    else:
+        rgb, alpha = np.array(to_rgb(upright), dtype=np.uint8), None
+    return FullPhoto(rgb, alpha, icc, exif.tobytes() if len(exif) else None, mode)
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
