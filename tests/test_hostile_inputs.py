@@ -542,7 +542,7 @@ def test_merged_slider_moves_leave_no_command_objects_behind(qtbot):
     import numpy as np
     from PySide6.QtGui import QUndoStack
 
-    from faceedit.gui.widgets import history
+    from faceedit.gui import history
 
     alive = weakref.WeakSet()
     real_init = history.EditCommand.__init__
