@@ -239,7 +239,7 @@ def calibrate(model: FaceModel, judge: Judge, train_mu: torch.Tensor, train_attr
 # -- edit precision (evaluate) ----------------------------------------------------------------
 
 def edit_precision(model: FaceModel, judge: Judge, images: torch.Tensor, attributes: torch.Tensor,
-                   names: list[str], which: tuple[str, ...] = NAMED, per_side: int = 200) -> dict[str, dict]:
+                   names: list[str], which: tuple[str, ...] = NAMED, per_side: int = 100) -> dict[str, dict]:
     """+1 for faces without, −1 for faces with each attribute, along the model's own (scaled) directions."""
     mu = model.encode(images)[0]
     ej = EditJudge.fit(judge, model, mu, attributes, names)
