@@ -123,14 +123,14 @@ def load_judge(path: str | Path | None = None) -> Judge:
 
 def auc(scores: torch.Tensor, labels: torch.Tensor) -> float | None:
     """Area under the ROC curve (the Mann–Whitney statistic, ties counted half); None if one class is absent."""
-    labels = labels > 0
+    scores, labels = scores.detach().cpu().double(), labels.cpu() > 0  # to the CPU first: MPS has no float64
     pos, neg = int(labels.sum()), int((~labels).sum())
     if pos == 0 or neg == 0:
         return None
-    order = scores.double().argsort()
+    order = scores.argsort()
     ranks = torch.empty(len(scores), dtype=torch.float64)
     ranks[order] = torch.arange(1, len(scores) + 1, dtype=torch.float64)
-    sorted_scores = scores.double()[order]  # average the ranks of ties
+    sorted_scores = scores[order]  # average the ranks of ties
     _, inverse, counts = torch.unique_consecutive(sorted_scores, return_inverse=True, return_counts=True)
     ends = counts.cumsum(0).double()
     mean_rank = ends - (counts.double() - 1) / 2
@@ -149,7 +149,7 @@ def auc_per_attribute(probs: torch.Tensor, attributes: torch.Tensor, names: list
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (N×F each), in float64 on the CPU."""
-    a, b = a.double().cpu(), b.double().cpu()
+    a, b = a.detach().cpu().double(), b.detach().cpu().double()  # to the CPU first: MPS has no float64
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
     vals, vecs = torch.linalg.eigh(cov_a)

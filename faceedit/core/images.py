@@ -86,7 +86,10 @@ def open_full_photo(path: str | os.PathLike, keep_gps: bool = False, max_pixels:
     kept for the output, GPS dropped unless ``keep_gps``."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():  # Pillow warns about a large image before we refuse it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             if im.width * im.height > max_pixels:
                 raise PhotoError(f"{path}: the image is {im.width}×{im.height}, larger than the "
                                  f"{max_pixels // 1_000_000} megapixels FaceEdit opens")
