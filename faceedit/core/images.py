@@ -1,6 +1,7 @@
 """Photos in, images out: EXIF orientation, square crops, 64×64 tensors, PIL images and bytes."""
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -26,9 +27,9 @@ class PhotoError(Exception):
     """A photo that cannot be used; the message names the file and the problem."""
 
 
-def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open any image Pillow reads, upright (EXIF orientation applied), as RGB."""
-    path = Path(path)
+@contextlib.contextmanager
+def _opened(path: Path, max_pixels: int):
+    """Pillow's image of ``path``; too large or unreadable (here or in the caller's block) is one PhotoError."""
     try:
         with warnings.catch_warnings():  # Pillow warns about a large image before we refuse it in one line
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -37,9 +38,7 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
             if im.width * im.height > max_pixels:
                 raise PhotoError(f"{path}: the image is {im.width}×{im.height}, larger than the "
                                  f"{max_pixels // 1_000_000} megapixels FaceEdit opens")
-            im.draft("RGB", (IMAGE_SIZE * 8, IMAGE_SIZE * 8))  # fast JPEG downscale while decoding
-            im = ImageOps.exif_transpose(im)
-            return to_rgb(im)
+            yield im
     except PhotoError:
         raise
     except FileNotFoundError:
@@ -48,6 +47,13 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
         raise PhotoError(f"{path}: not an image FaceEdit can read") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise PhotoError(f"{path}: the image could not be read ({e})") from None
+
+
+def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open any image Pillow reads, upright (EXIF orientation applied), as RGB."""
+    with _opened(Path(path), max_pixels) as im:
+        im.draft("RGB", (IMAGE_SIZE * 8, IMAGE_SIZE * 8))  # fast JPEG downscale while decoding
+        return to_rgb(ImageOps.exif_transpose(im))
 
 
 GPS_IFD = 0x8825  # the EXIF tag that points to the location
@@ -85,26 +91,11 @@ def open_full_photo(path: str | os.PathLike, keep_gps: bool = False, max_pixels:
     (grey, CMYK, 16-bit, palette, alpha) turned into 8-bit RGB (+ alpha), the ICC profile and EXIF
     kept for the output, GPS dropped unless ``keep_gps``."""
     path = Path(path)
-    try:
-        with warnings.catch_warnings():  # Pillow warns about a large image before we refuse it in one line
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            if im.width * im.height > max_pixels:
-                raise PhotoError(f"{path}: the image is {im.width}×{im.height}, larger than the "
-                                 f"{max_pixels // 1_000_000} megapixels FaceEdit opens")
-            mode = im.mode
-            icc = im.info.get("icc_profile") if mode not in ("CMYK", "YCbCr", "LAB") else None
-            upright = ImageOps.exif_transpose(im)
-            upright.load()
-    except PhotoError:
-        raise
-    except FileNotFoundError:
-        raise PhotoError(f"{path}: no such file") from None
-    except UnidentifiedImageError:
-        raise PhotoError(f"{path}: not an image FaceEdit can read") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise PhotoError(f"{path}: the image could not be read ({e})") from None
+    with _opened(path, max_pixels) as im:
+        mode = im.mode
+        icc = im.info.get("icc_profile") if mode not in ("CMYK", "YCbCr", "LAB") else None
+        upright = ImageOps.exif_transpose(im)
+        upright.load()
     exif = upright.getexif()
     if not keep_gps and GPS_IFD in exif:
         del exif[GPS_IFD]

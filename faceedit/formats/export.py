@@ -60,6 +60,18 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _undo_partial(tmp: Path | None, created: list[Path], dest: Path, error: BaseException) -> None:
+    """After a failed write: remove the temporary file or folder and the folders made for it; a
+    disk error becomes one ExportError (other errors are re-raised by the caller)."""
+    if tmp is not None:
+        _remove(tmp)
+    for f in reversed(created):
+        with contextlib.suppress(OSError):
+            f.rmdir()
+    if isinstance(error, OSError):
+        raise ExportError(f"could not write {dest}: {describe_os_error(error)}; nothing was written") from None
+
+
 def _public_permissions(path: Path, folder: bool) -> None:
     umask = os.umask(0)
     os.umask(umask)
@@ -124,13 +136,7 @@ def staged(dest: Path, folder: bool):
         _public_permissions(tmp, folder)
         _publish(tmp, dest, folder)
     except BaseException as e:
-        if tmp is not None:
-            _remove(tmp)
-        for f in reversed(created):
-            with contextlib.suppress(OSError):
-                f.rmdir()
-        if isinstance(e, OSError):
-            raise ExportError(f"could not write {dest}: {describe_os_error(e)}; nothing was written") from None
+        _undo_partial(tmp, created, dest, e)
         raise
 
 
@@ -235,11 +241,5 @@ def write_frames_into(folder: Path, images: Sequence[Image.Image], records: Sequ
         tmp.rmdir()
         return len(images)
     except BaseException as e:
-        if tmp is not None:
-            _remove(tmp)
-        for f in reversed(created):
-            with contextlib.suppress(OSError):
-                f.rmdir()
-        if isinstance(e, OSError):
-            raise ExportError(f"could not write {folder}: {describe_os_error(e)}; nothing was written") from None
+        _undo_partial(tmp, created, folder, e)
         raise
