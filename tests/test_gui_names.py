@@ -23,7 +23,8 @@ def more_entries(combo: QComboBox) -> list[tuple[str, object, bool, str]]:
     """(text, data, enabled, tooltip) of every entry of the More… list after its placeholder."""
     model = combo.model()
     return [(combo.itemText(i), combo.itemData(i), model.item(i).isEnabled(),
-             combo.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") for i in range(1, combo.count())]
+             combo.itemData(i, Qt.ItemDataRole.ToolTipRole) or "") for i in range(1, combo.count())
+            if combo.itemText(i)]  # not the separator
 
 
 def save_measured_model(path) -> None:
@@ -49,7 +50,8 @@ def test_unrenderable_attributes_are_greyed_under_more_with_their_reason(qtbot):
     offered = [(text, data) for text, data, enabled, _ in entries if enabled]
     assert offered == [("Goatee", "Goatee"), ("Wearing hat", "Wearing_Hat")]
     greyed = [(text.strip(), data, tip) for text, data, enabled, tip in entries if not enabled]
-    assert greyed[0][0] == CANNOT_RENDER and greyed[1:] == [("Eyeglasses", "Eyeglasses", reason)]
+    assert greyed[0][0] == CANNOT_RENDER + ":" and greyed[1:] == [("Eyeglasses", "Eyeglasses", reason)]
+    assert entries[0][0].startswith(CANNOT_RENDER)  # listed first, where a newcomer sees it
     assert panel.more.isEnabled() and panel.unrenderable() == {"Eyeglasses": reason}
     # a greyed entry cannot be added, even when asked by name
     panel.add_attribute("Eyeglasses")

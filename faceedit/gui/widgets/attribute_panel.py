@@ -1,7 +1,8 @@
 """Named attribute sliders built from the model file's attribute directions."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from faceedit.gui.widgets.plain_words import pretty
@@ -12,6 +13,7 @@ SHOWN = ("Smiling", "Male", "Young", "Eyeglasses", "Blond_Hair", "Black_Hair", "
 RANGE = 3.0  # slider span, in edits of +1
 TARGET_FLIP = 0.8  # a scaled direction's +1 flips the judge for this share of faces without it (training.edits)
 CANNOT_RENDER = "Cannot render with this model"
+GREYED = QColor("#9a9da3")
 
 
 def row_tooltip(name: str, scaled: bool) -> str:
@@ -102,24 +104,33 @@ class AttributePanel(QWidget):
         self._rows.addWidget(row)
 
     def _fill_more(self) -> None:
+        """More…: first (greyed, with the measured reason as tooltip) what this model cannot render, then the
+        attributes that can be added as sliders."""
         rest = [n for n in self._names if n not in self.rows and n not in self._problems]
         self.more.clear()
         self.more.addItem("More attributes…" if rest or self._problems else "All attributes shown")
-        for name in rest:
-            self.more.addItem(pretty(name), name)
         if self._problems:
-            self._add_disabled(CANNOT_RENDER, "Measured: this model does not show these attributes")
+            self._add_disabled(CANNOT_RENDER + ":", "Measured: this model does not show these attributes", header=True)
             for name in self._names:
                 if name in self._problems:
                     self._add_disabled(f"   {pretty(name)}", self._problems[name], name)
+            if rest:
+                self.more.insertSeparator(self.more.count())
+        for name in rest:
+            self.more.addItem(pretty(name), name)
         self.more.setEnabled(bool(rest or self._problems))
 
-    def _add_disabled(self, text: str, tooltip: str, name: str | None = None) -> None:
+    def _add_disabled(self, text: str, tooltip: str, name: str | None = None, header: bool = False) -> None:
         """A greyed entry of More…: it can be read (with its tooltip) but not chosen."""
         self.more.addItem(text, name)
-        index = self.more.count() - 1
-        self.more.setItemData(index, tooltip, Qt.ItemDataRole.ToolTipRole)
-        self.more.model().item(index).setEnabled(False)
+        item = self.more.model().item(self.more.count() - 1)
+        item.setToolTip(tooltip)
+        item.setEnabled(False)
+        item.setForeground(GREYED)  # explicit: the window's palette gives disabled text the normal colour
+        if header:
+            font = QFont(self.more.font())
+            font.setItalic(True)
+            item.setFont(font)
 
     def unrenderable(self) -> dict[str, str]:
         """The attributes listed greyed out, with the reason each shows as its tooltip."""
