@@ -19,10 +19,10 @@ GREYED = QColor("#9a9da3")
 def row_tooltip(name: str, scaled: bool) -> str:
     label = pretty(name).lower()
     if scaled:
-        unit = (f"+1 makes {label} visible on {TARGET_FLIP:.0%} of faces without it (measured with an attribute "
-                "judge on held-out faces); −1 takes it away.")
+        unit = (f"+1 makes {label} visible on {TARGET_FLIP:.0%} of faces without it\n(measured with an attribute "
+                "judge on held-out faces); −1 moves the other way by as much.")
     else:
-        unit = ("This model file's directions are unscaled: +1 is one step along the direction found in training, "
+        unit = ("this model file's directions are unscaled: +1 is one step along the direction found in training,\n"
                 "and how visible it makes the attribute was not measured.")
     return f"{pretty(name)}: {unit}\nThe edit starts from where the face is now. Double-click to take it back out."
 

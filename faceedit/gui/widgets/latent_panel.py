@@ -138,11 +138,11 @@ class LatentPanel(QWidget):
             is_active = kl[dim] >= ACTIVE_KL
             active += is_active
             hint = dimension_hint_tooltip(hints[dim])
-            carries = (f"How much this dimension carries (KL {kl[dim]:.3f} nats, rank {rank} of {dims}): "
+            carries = (f"How much this dimension carries (KL {kl[dim]:.3f} nats, rank {rank} of {dims}):\n"
                        "higher means moving it changes the face more."
                        if is_active else
                        f"Inactive: this dimension carries almost nothing (KL {kl[dim]:.3f} nats, rank {rank} of "
-                       f"{dims}), so moving it barely changes the face.")
+                       f"{dims}),\nso moving it barely changes the face.")
             row.setToolTip(
                 f"Latent dimension {row.label.text}\n" + (f"{hint}\n" if hint else "") + f"{carries}\n"
                 f"The slider spans the middle of the training faces (±3σ): {centre - SIGMAS * sigma:.2f} … "

@@ -52,13 +52,13 @@ def dimension_hint_tooltip(hint) -> str:
         return ""
     name, r = hint
     way = "more" if r > 0 else "less"
-    return (f"Moving it right tends to make faces {way} “{pretty(name).lower()}”: over the training faces it "
+    return (f"Moving it right tends to make faces {way} “{pretty(name).lower()}”:\nover the training faces it "
             f"correlates with that attribute at r = {r:+.2f}. A hint, not a promise.")
 
 
 def beta_words(beta: float | None = None) -> str:
     """What β means for someone who has never trained a VAE."""
     head = f"β = {beta:g}: " if beta is not None else "β: "
-    return (head + "how hard the model was pushed to describe faces with few independent numbers. "
+    return (head + "how hard the model was pushed to describe faces with few independent numbers.\n"
             "Low β (1) keeps faces sharp and detailed; high β (10) gives softer faces whose sliders "
             "each change one thing more cleanly.")
