@@ -80,7 +80,9 @@ def build_actions(w: MainWindow) -> None:
     w.temperature = QDoubleSpinBox()
     w.temperature.setObjectName("temperatureSpin")
     w.temperature.setAccessibleName("Temperature")
-    w.temperature.setToolTip("Temperature of random faces: lower is more typical, higher more varied")
+    w.temperature.setToolTip("Temperature (T) of random faces: how far from the average face they are drawn.\n"
+                             "Lower (0.5–0.8) gives typical, clean faces; 1.0 draws like the training faces; "
+                             "higher gives more varied, odder ones.")
     w.temperature.setRange(0.1, 2.0)
     w.temperature.setSingleStep(0.1)
     w.temperature.setDecimals(1)

@@ -29,6 +29,7 @@ from faceedit.gui.export_actions import ExportMixin
 from faceedit.gui.open_actions import OpenMixin
 from faceedit.gui.settings import open_settings
 from faceedit.gui.widgets.attribute_panel import AttributePanel
+from faceedit.gui.widgets.plain_words import beta_words
 from faceedit.gui.widgets.crop_dialog import CropDialog
 from faceedit.gui.widgets.face_view import FaceView
 from faceedit.gui.widgets.gallery import GalleryPanel
@@ -267,8 +268,8 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
         info = self.info
         if info is None or self._closing:
             return
-        self.latent_panel.set_model(info.kl_per_dim, info.mu_mean, info.mu_std)
-        self.attribute_panel.set_attributes(list(info.attributes))
+        self.latent_panel.set_model(info.kl_per_dim, info.mu_mean, info.mu_std, info.dimension_attributes)
+        self.attribute_panel.set_attributes(list(info.attributes), info.attribute_problems, info.attributes_scaled)
         state = self.state
         if state is not None:
             self.latent_panel.set_latent(state.latent)
@@ -304,7 +305,7 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
             details.append(f"PSNR {test.get('psnr', float('nan')):.2f} dB · KL {test.get('kl', float('nan')):.1f} nats"
                            f" · {test.get('active_units', '?')} active dimensions")
         self.model_label.setToolTip("\n".join(details))
-        self.model_picker.setToolTip(f"{info.name}: β = {info.beta:g}\n" + "\n".join(details)
+        self.model_picker.setToolTip(f"{info.name}: {beta_words(info.beta)}\n" + "\n".join(details)
                                      + "\nSwitching keeps the face: it is re-encoded into the new model.")
 
     def _set_editing(self, on: bool) -> None:

@@ -293,7 +293,10 @@ def _info(model: FaceModel, source: str, generation: int) -> ModelInfo:
         mu_std=model.mu_std.numpy().copy(),
         attributes={k: v.numpy().copy() for k, v in model.attributes.items()},
         gallery=model.gallery.numpy().copy(), gallery_names=[str(n) for n in names],
-        device=describe(model.device), metrics=dict(meta.get("metrics") or {}), generation=generation)
+        device=describe(model.device), metrics=dict(meta.get("metrics") or {}), generation=generation,
+        attribute_problems={k: p for k in model.attributes if (p := model.attribute_problem(k))},
+        attributes_scaled=model.attributes_scaled,
+        dimension_attributes=[model.dimension_attribute(d) for d in range(model.latent_dim)])
 
 
 def _failure(request: Request, error: Exception) -> Failure:

@@ -85,6 +85,11 @@ class ModelInfo:
     device: str
     metrics: dict
     generation: int  # counts successful loads; results of an older generation are stale
+    # Attribute name → why this model cannot render it, measured, in plain words (absent: it can, or unmeasured).
+    attribute_problems: dict[str, str] = field(default_factory=dict)
+    attributes_scaled: bool = False  # whether +1 on an attribute slider is a measured unit
+    # Per latent dimension: (the attribute it correlates with most, r) or None; empty for older files.
+    dimension_attributes: list = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name!r}, β={self.beta:g}, source={self.source!r}, generation={self.generation})"

@@ -2,35 +2,39 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import (QFrame, QLabel, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
 from faceedit.core.activity import ACTIVE_KL
+from faceedit.gui.widgets.plain_words import NAME_MIN_R, dimension_hint, dimension_hint_tooltip, dimension_label
 from faceedit.gui.widgets.slider_row import SliderRow
 
 SIGMAS = 3.0
+LABEL_WIDTH = 40  # a bare "z127"
+NAMED_LABEL_WIDTH = 124  # the widest label when some dimensions are named ("z127 · hair colour?"); longer ones elide
 
 
 class DimLabel(QWidget):
-    """``z12`` over a thin bar whose length is the dimension's KL relative to the largest."""
+    """``z12`` (or ``z12 · smile?``) over a thin bar whose length is the dimension's KL relative to the largest."""
 
     def __init__(self, dim: int, parent: QWidget | None = None):
         super().__init__(parent)
         self.text = f"z{dim}"
         self.fraction = 0.0
-        self.setFixedWidth(40)
+        self.setFixedWidth(LABEL_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
     def sizeHint(self) -> QSize:
-        return QSize(40, 24)
+        return QSize(self.width(), 24)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         palette = self.palette()
         painter.setPen(palette.color(palette.ColorRole.WindowText))
-        text_rect = self.rect().adjusted(0, 0, 0, -5)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.text)
+        text_rect = self.rect().adjusted(0, 0, -4, -5)
+        text = QFontMetrics(self.font()).elidedText(self.text, Qt.TextElideMode.ElideRight, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         bar_y = self.height() - 4
         painter.fillRect(0, bar_y, self.width() - 6, 2, QColor(0, 0, 0, 28))
         if self.fraction > 0:
@@ -101,10 +105,13 @@ class LatentPanel(QWidget):
         layout.addWidget(self.scroll, 1)
 
     # --- model ---------------------------------------------------------------------------------------------
-    def set_model(self, kl_per_dim, mu_mean, mu_std) -> None:
-        """Build (first time) or re-range and re-order the rows for a model's statistics."""
+    def set_model(self, kl_per_dim, mu_mean, mu_std, hints=()) -> None:
+        """Build (first time) or re-range and re-order the rows for a model's statistics.  ``hints`` gives,
+        per dimension, the attribute it correlates with most and r (or None): a strong one names the slider."""
         kl = [float(v) for v in kl_per_dim]
         dims = len(kl)
+        hints = list(hints) + [None] * (dims - len(hints))
+        label_width = NAMED_LABEL_WIDTH if any(dimension_hint(h) for h in hints) else LABEL_WIDTH
         for dim in range(dims):
             if dim not in self.rows:
                 self.rows[dim] = self._make_row(dim)
@@ -123,19 +130,34 @@ class LatentPanel(QWidget):
             centre = float(mu_mean[dim])
             row.set_range(centre - SIGMAS * sigma, centre + SIGMAS * sigma)
             row.label.fraction = min(1.0, kl[dim] / top)
+            row.label.text = dimension_label(dim, hints[dim])
+            row.label.setFixedWidth(label_width)
             row.label.update()
+            words = dimension_hint(hints[dim])
+            row.slider.setAccessibleDescription(f"probably {words}" if words else "")
             is_active = kl[dim] >= ACTIVE_KL
             active += is_active
+            hint = dimension_hint_tooltip(hints[dim])
+            carries = (f"How much this dimension carries (KL {kl[dim]:.3f} nats, rank {rank} of {dims}):\n"
+                       "higher means moving it changes the face more."
+                       if is_active else
+                       f"Inactive: this dimension carries almost nothing (KL {kl[dim]:.3f} nats, rank {rank} of "
+                       f"{dims}),\nso moving it barely changes the face.")
             row.setToolTip(
-                f"Latent dimension z{dim}\nKL {kl[dim]:.3f} nats — rank {rank} of {dims}"
-                f"{'' if is_active else ' (inactive)'}\n"
-                f"Slider spans ±3σ: {centre - SIGMAS * sigma:.2f} … {centre + SIGMAS * sigma:.2f}\n"
-                "Double-click to reset to the start face's value")
+                f"Latent dimension {row.label.text}\n" + (f"{hint}\n" if hint else "") + f"{carries}\n"
+                f"The slider spans the middle of the training faces (±3σ): {centre - SIGMAS * sigma:.2f} … "
+                f"{centre + SIGMAS * sigma:.2f}\nDouble-click to reset to the start face's value")
             (self._active if is_active else self._inactive).addWidget(row)
         inactive = dims - active
         self.inactive_toggle.setText(f"Inactive dimensions ({inactive}, KL < {ACTIVE_KL})")
+        self.inactive_toggle.setToolTip(f"Dimensions that carry almost nothing (KL below {ACTIVE_KL} nats): "
+                                        "moving them barely changes the face")
         self.inactive_toggle.setVisible(inactive > 0)
-        self.summary.setText(f"<b>Latent dimensions</b> · {active} active of {dims}, ordered by KL")
+        self.summary.setText(f"<b>Latent dimensions</b> · {active} active of {dims}, the ones that change the face "
+                             "most first")
+        self.summary.setToolTip("Ordered by KL (nats): how much each dimension carries. A name such as "
+                                "“z12 · smile?” is the attribute it correlates with most (|r| ≥ "
+                                f"{NAME_MIN_R}), a hint only.")
 
     def _make_row(self, dim: int) -> SliderRow:
         row = SliderRow(DimLabel(dim), f"latentSlider{dim}", f"Latent dimension {dim}", steps=1000, decimals=3)

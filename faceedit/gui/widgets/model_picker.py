@@ -8,6 +8,8 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from faceedit.gui.widgets.plain_words import beta_words
+
 OPEN_FILE = "\0open"  # item data of the "Open model file…" entry
 SOURCE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -27,7 +29,8 @@ class ModelPicker(QComboBox):
         super().__init__(parent)
         self.setObjectName("modelPicker")
         self.setAccessibleName("Model")
-        self.setToolTip("The β-VAE model. Switching keeps the face: it is re-encoded into the new model.")
+        self.setToolTip("The β-VAE model. " + beta_words() + "\nSwitching keeps the face: it is re-encoded into "
+                        "the new model.")
         self.setMinimumContentsLength(14)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._provider = provider
@@ -48,7 +51,7 @@ class ModelPicker(QComboBox):
             self._model.clear()
             self._header("Bundled models")
             for name in bundled:
-                self._entry(name, name, f"Bundled model {name}")
+                self._entry(name, name, f"Bundled model {name}. " + beta_words())
             self._header("Your models")
             if users:
                 for name, path in users.items():

@@ -112,9 +112,14 @@ class TimelinePanel(QWidget):
         self.method = QComboBox()
         self.method.setObjectName("interpolationCombo")
         self.method.setAccessibleName("Interpolation")
-        self.method.addItem("Slerp", "slerp")
-        self.method.addItem("Lerp", "lerp")
-        self.method.setToolTip("Slerp follows the sphere where typical latents live; lerp is a straight line")
+        self.method.addItem("Curved (slerp)", "slerp")
+        self.method.addItem("Straight (lerp)", "lerp")
+        self.method.setItemData(0, "Curves between keyframes so in-between faces stay as typical as the keyframes "
+                                   "(slerp: along the sphere where most faces' latents lie)", Qt.ItemDataRole.ToolTipRole)
+        self.method.setItemData(1, "A straight line between keyframes: in-between faces can look blander and "
+                                   "blurrier, nearer the average face (lerp)", Qt.ItemDataRole.ToolTipRole)
+        self.method.setToolTip("How the animation moves from one keyframe to the next: curved (slerp) keeps "
+                               "in-between faces typical; straight (lerp) can pass through blander, blurrier ones")
         self.method.currentIndexChanged.connect(lambda _: self.pathChanged.emit())
         self.gif_button = self._button("Export GIF…", "exportGifButton", "Save the timeline as an animated GIF")
         self.gif_button.clicked.connect(self.exportGifRequested)
