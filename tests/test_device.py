@@ -92,9 +92,10 @@ def test_the_trainer_stops_on_a_device_error_with_the_way_to_go_on(tmp_path, mon
 
 
 def test_the_editor_shows_a_device_error_as_one_line():
-    from faceedit.gui.engine import _failure, _Request
+    from faceedit.gui.engine import _failure
+    from faceedit.gui.messages import Kind, Lane, Request
 
-    failure = _failure(_Request("face", 1, "decode", 0), RuntimeError(MPS_OOM))
+    failure = _failure(Request(Lane.FACE, 1, Kind.DECODE, 0), RuntimeError(MPS_OOM))
     assert failure.message.startswith("Out of Apple GPU (MPS) memory") and "start FaceEdit with --device cpu" in failure.message
     assert "RuntimeError" not in failure.message and "\n" not in failure.message
 

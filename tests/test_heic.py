@@ -21,6 +21,6 @@ def test_a_heic_photo_opens_upright_and_crops(tmp_path):
 
 
 def test_the_open_dialog_offers_heic():
-    from faceedit.gui.app import PHOTO_FILTER
+    from faceedit.gui.open_actions import PHOTO_FILTER
 
     assert "*.heic" in PHOTO_FILTER and "*.heif" in PHOTO_FILTER

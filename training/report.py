@@ -190,6 +190,10 @@ def rate_distortion_plot(path: Path, results: list[Evaluated]) -> bool:
             ax.annotate(f"β={r.model.beta:g}", (r.metrics["kl"], r.metrics["psnr"]), textcoords="offset points",
                         xytext=(6, -10), fontsize=8)
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+    ax.xaxis.set_major_locator(FixedLocator([5, 10, 20, 50, 100, 200, 500, 1000]))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("rate: KL, nats per image (log scale)")
     ax.set_ylabel("distortion: PSNR, dB (higher is better)")
     ax.set_title("Rate–distortion on the held-out split")
@@ -287,6 +291,13 @@ def quality_readings(r: Evaluated, beta1: Evaluated | None, baseline_sse: float)
     return ratios + [1 - m["sse"] / baseline_sse]
 
 
+def _non_default_flags(r: Evaluated) -> str:
+    """The training flags a model used that differ from today's defaults (so the quoted command remakes it)."""
+    t = r.training()
+    flags = "" if t.get("refine_channels") in (None, 32) else f" --refine-channels {t['refine_channels']}"
+    return flags + ("" if r.family == "gaussian" else f" --likelihood {r.family}")
+
+
 def seed_section(results: list[Evaluated], images: torch.Tensor, split: str) -> list[str]:
     seed = next((r for r in results if r.seed_setup), None)
     if seed is None:
@@ -301,7 +312,7 @@ def seed_section(results: list[Evaluated], images: torch.Tensor, split: str) -> 
         f"stated) and \"97% reconstruction quality\" at β=4. The row *{seed.label}* above is that setup trained with "
         f"this repository's default recipe on {str(t['device'] or '?').split(':')[0].upper()}:", "",
         "```", f"faceedit-train train --data {t['data']} --beta {seed.model.beta:g} --epochs {t['epochs']} "
-               f"--limit {t['limit']} --out {seed.model.path}", "```", "",
+               f"--limit {t['limit']}{_non_default_flags(seed)} --out {seed.model.path}", "```", "",
         f"| | seed's claim | measured here ({split} split) |", "|---|---:|---:|",
         f"| recon | {SEED_RECON} | SSE {m['sse']:.2f} per image |",
         f"| KL | {SEED_KLD} | {m['kl']:.2f} nats per image |",
