@@ -67,6 +67,7 @@ MAX_IMAGE_SIDE = 4096
 MAX_DIM = 4096
 MAX_KEYFRAMES = 10_000
 MAX_TEXT = 1000
+MAX_LATENT_VALUE = 1e6  # far beyond any latent a model makes; keeps float32 finite
 
 PROJECT_JSON = "project.json"
 START_IMAGE = "start/face.png"
@@ -182,7 +183,12 @@ def write(path: str | os.PathLike, project: Project, app: str = "") -> None:
     """Write ``project`` to ``path`` all or nothing (a hidden temporary file, synced, renamed into
     place); raises ProjectError."""
     record = to_json(project, app)
-    entries = [(PROJECT_JSON, json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8"), True)]
+    try:
+        text = json.dumps(record, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ProjectError(f"could not write {path}: the project holds NaN or infinite values; nothing was "
+                           "written") from None
+    entries = [(PROJECT_JSON, text.encode("utf-8"), True)]
     if project.start_image is not None:
         entries.append((START_IMAGE, bytes(project.start_image), False))
     if project.start_crop is not None:
@@ -201,8 +207,6 @@ def write(path: str | os.PathLike, project: Project, app: str = "") -> None:
                 os.fsync(f.fileno())
     except export.ExportError as e:
         raise ProjectError(str(e)) from None
-    except ValueError as e:  # a NaN that slipped in: never a file
-        raise ProjectError(f"could not write {path}: {e}; nothing was written") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,12 +367,12 @@ class _Parser:
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             raise self.fail(f"{what} is not a list of numbers")
         try:
-            latent = np.asarray(value, dtype=np.float32)
+            wide = np.asarray(value, dtype=np.float64)
         except OverflowError:
             raise self.fail(f"{what} holds a number out of range") from None
-        if not np.isfinite(latent).all():
-            raise self.fail(f"{what} holds NaN or infinite values")
-        return latent
+        if not np.isfinite(wide).all() or np.abs(wide).max() > MAX_LATENT_VALUE:
+            raise self.fail(f"{what} holds NaN, infinite or out-of-range values")
+        return wide.astype(np.float32)
 
     def model_name(self, value, what: str) -> str:
         if not isinstance(value, str) or not value or len(value) > MAX_TEXT or not value.isprintable():
