@@ -178,7 +178,11 @@ class ProjectActionsMixin:
 
     # ================================================================================== autosave
     def _schedule_autosave(self) -> None:
-        if self.document.is_modified() and not self.autosave_timer.isActive() and not self._closing:
+        if self._closing:
+            return
+        if not self.document.is_modified():
+            self._remove_recovery()  # back to what is saved: nothing to recover
+        elif not self.autosave_timer.isActive():
             self.autosave_timer.start()
 
     def recovery_file(self) -> Path:

@@ -47,8 +47,9 @@ class ProjectMixin:
 
     # ================================================================================== saved or not
     def _watch_changes(self) -> None:
-        self.undo_stack.indexChanged.connect(lambda _: self._content_changed())
-        self.undo_stack.cleanChanged.connect(lambda _: self._check_modified())
+        # bound methods, not lambdas: the connections end with the document, before its undo stack goes
+        self.undo_stack.indexChanged.connect(self._content_changed)
+        self.undo_stack.cleanChanged.connect(self._check_modified)
 
     def is_modified(self) -> bool:
         """Whether there is work that no project file (or recovery copy of this session) holds yet."""
@@ -69,11 +70,11 @@ class ProjectMixin:
         self._touched = True
         self._content_changed()
 
-    def _content_changed(self) -> None:
+    def _content_changed(self, *_) -> None:
         self._check_modified()
         self.contentChanged.emit()
 
-    def _check_modified(self) -> None:
+    def _check_modified(self, *_) -> None:
         modified = self.is_modified()
         if modified != self._shown_modified:
             self._shown_modified = modified
