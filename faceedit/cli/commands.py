@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 from faceedit.formats import catalog
 from faceedit.formats import latentfile
-from faceedit.formats import project as projectfile
 from faceedit.formats.export import (ANIMATION_FORMATS, MANIFEST, ExportError, check_destination,
                                      describe_os_error, image_format, save_animation, save_frames, save_image,
                                      staged)
@@ -45,6 +44,7 @@ from faceedit.core.facemodel import FaceModel, load_model
 from faceedit.core.images import PhotoError, centre_square, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError, load_network
+from faceedit.formats import project as projectfile
 
 DECODE_BLOCK = 64
 SIZES = (64, 128, 256, 512)
