@@ -236,7 +236,7 @@ def model_hint(spec: str) -> tuple[str | None, str]:
 
 
 def input_kind(spec: str) -> str:
-    """'seed', 'latent' (a JSON file or manifest line), 'gallery' or 'photo'."""
+    """'seed', 'project' (PROJECT.faceedit[:keyframe:K]), 'latent' (a JSON file or manifest line), 'gallery' or 'photo'."""
     if SEED.match(spec):
         return "seed"
     if projectfile.is_input(spec):
