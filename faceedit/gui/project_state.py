@@ -97,9 +97,18 @@ class ProjectMixin:
         stack = self.undo_stack
         return projectfile.Project(
             model=info.source, latent=state.latent.copy(), start_latent=start.latent.copy(), start_label=start.label,
-            amounts=dict(state.amounts), start_image=png_bytes(start.image), start_crop=start.photo, photo=photo,
+            amounts=dict(state.amounts), start_image=self._start_png(start.image), start_crop=start.photo, photo=photo,
             keyframes=[{m: z.copy() for m, z in self.keyframes[k].items()} for k in self.key_order],
             timeline=timeline, history_label=stack.undoText(), history_step=stack.index(), history_steps=stack.count())
+
+    def _start_png(self, image: QImage | None) -> bytes | None:
+        """The start image as PNG, encoded once per image (autosaves repeat it every 30 s)."""
+        if image is None or image.isNull():
+            return None
+        cached = getattr(self, "_png_cache", None)
+        if cached is None or cached[0] != image.cacheKey():
+            cached = self._png_cache = (image.cacheKey(), png_bytes(image))
+        return cached[1]
 
     # ================================================================================== from a project
     def open_project(self, project: projectfile.Project, path: str, recovered: bool = False) -> bool:
