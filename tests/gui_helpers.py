@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PySide6.QtWidgets import QMessageBox
 
 from faceedit import load_model
 from faceedit.gui.app import MainWindow
@@ -17,9 +18,12 @@ _MODELS: dict = {}
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
-    """Settings and the user model folder live in tmp_path: the real ones are never touched."""
+    """Settings, recovery copies and the user model folder live in tmp_path: the real ones are never
+    touched.  A window closed with unsaved work discards it (tests of that prompt answer it themselves)."""
     monkeypatch.setenv("FACEEDIT_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("FACEEDIT_MODEL_DIR", str(tmp_path / "user-models"))
+    monkeypatch.setenv("FACEEDIT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(MainWindow, "ask_unsaved_changes", lambda self, when: QMessageBox.StandardButton.Discard)
     monkeypatch.setenv("FACEEDIT_DEVICE", "cpu")  # a Mac would pick MPS; the tests compare with CPU models
 
 

@@ -118,7 +118,7 @@ def test_main_starts_the_editor_and_returns_its_exit_code(qtbot, errors, monkeyp
     QTimer.singleShot(50, close_when_ready)
     monkeypatch.setattr(app_module, "apply_look", lambda app: None)  # keep the test app's style
     assert app_module.main(["--model", "beta1"]) == 0
-    assert started and started[0].info.source == "beta1" and started[0].windowTitle() == "FaceEdit"
+    assert started and started[0].info.source == "beta1" and started[0].windowTitle() == "FaceEdit[*]"
 
 
 def test_main_rejects_an_unknown_device(capsys):

@@ -44,6 +44,7 @@ from faceedit.core.facemodel import FaceModel, load_model
 from faceedit.core.images import PhotoError, centre_square, crop_to_tensor, open_photo, to_pil, to_uint8
 from faceedit.core.latent import apply_attributes, interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError, load_network
+from faceedit.formats import project as projectfile
 
 DECODE_BLOCK = 64
 SIZES = (64, 128, 256, 512)
@@ -223,7 +224,10 @@ def _is_json_spec(spec: str) -> bool:
 
 
 def model_hint(spec: str) -> tuple[str | None, str]:
-    """The model a latent file says it came from (None for photos and indices)."""
+    """The model a latent file or project says it came from (None for photos and indices)."""
+    if projectfile.is_input(spec):
+        model, _, where = _project_input(spec)
+        return model, where
     if not _is_json_spec(spec):
         return None, spec
     record, where = _read_json_record(spec)
@@ -232,9 +236,11 @@ def model_hint(spec: str) -> tuple[str | None, str]:
 
 
 def input_kind(spec: str) -> str:
-    """'seed', 'latent' (a JSON file or manifest line), 'gallery' or 'photo'."""
+    """'seed', 'project' (PROJECT.faceedit[:keyframe:K]), 'latent' (a JSON file or manifest line), 'gallery' or 'photo'."""
     if SEED.match(spec):
         return "seed"
+    if projectfile.is_input(spec):
+        return "project"
     if _is_json_spec(spec):
         return "latent"
     if spec.startswith("gallery:") or (GALLERY.match(spec) and not _exists(spec)):
@@ -262,6 +268,8 @@ def read_latent(spec: str, model: FaceModel, temperature: float = 1.0,
     if kind == "latent":
         record, where = _read_json_record(spec)
         return _latent_from(record, model, where)
+    if kind == "project":
+        return _project_latent(spec, model)
     if kind == "gallery":
         match = GALLERY.match(spec)
         if not match:
@@ -295,6 +303,22 @@ def _latent_from(record: dict, model: FaceModel, where: str) -> torch.Tensor:
     if latent.shape != (model.latent_dim,):
         raise CommandError(f"{where}: the latent has shape {tuple(latent.shape)}; model {model.name} needs {model.latent_dim} values")
     return torch.from_numpy(latent)
+
+
+def _project_input(spec: str, models: tuple[str, ...] = ()):
+    try:
+        return projectfile.input_latent(spec, models)
+    except projectfile.ProjectError as e:
+        raise CommandError(str(e)) from None
+
+
+def _project_latent(spec: str, model: FaceModel) -> torch.Tensor:
+    """PROJECT.faceedit (the current face) or PROJECT.faceedit:keyframe:K (in this model when the keyframe
+    was encoded into it, else in the project's model)."""
+    _, latent, where = _project_input(spec, (model.name, str(model.path), str(model.path.resolve())))
+    if latent.shape != (model.latent_dim,):
+        raise CommandError(f"{where}: the latent has {len(latent)} values; model {model.name} needs {model.latent_dim}")
+    return torch.from_numpy(latent.copy())
 
 
 def _open_model_for(specs: list[str], args) -> tuple[FaceModel, str]:
@@ -569,6 +593,7 @@ def _crop(text: str) -> tuple[int, int, int]:
 
 
 INPUTS_HELP = ("a photo, a latent JSON file ({\"model\": ..., \"latent\": [...]}, as the editor exports), "
+               "PROJECT.faceedit (its current face) or PROJECT.faceedit:keyframe:K (keyframe K, from 1), "
                "MANIFEST.jsonl:K (entry K of a manifest), gallery:K or a plain integer K (face K of the "
                "model's gallery), or seed:S (the prior sample generate makes with seed S)")
 

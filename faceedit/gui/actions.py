@@ -33,7 +33,16 @@ def _action(w: MainWindow, name: str, text: str, slot, shortcut=None, tip: str =
 
 def build_actions(w: MainWindow) -> None:
     w.open_action = _action(w, "openAction", "Open…", w.open_dialog, QKeySequence.StandardKey.Open,
-                            "Open a photo, a saved latent (.json) or a model file (.pt)")
+                            "Open a project (.faceedit), a photo, a saved latent (.json) or a model file (.pt)")
+    w.save_action = _action(w, "saveAction", "Save", w.save_project, QKeySequence.StandardKey.Save,
+                            "Save the project: the face, its start photo, keyframes and timeline (.faceedit)")
+    w.save_as_action = _action(w, "saveAsAction", "Save As…", w.save_project_as, QKeySequence.StandardKey.SaveAs,
+                               "Save the project under a new name")
+    w.embed_photos_action = _action(w, "embedPhotosAction", "Embed Photos in Projects", None, None,
+                                    "On: a project holds its source photo; off: it refers to the photo's file")
+    w.embed_photos_action.setCheckable(True)
+    w.embed_photos_action.setChecked(app_settings.embed_photos(w.settings))
+    w.embed_photos_action.toggled.connect(lambda on: app_settings.set_embed_photos(w.settings, on))
     w.open_model_action = _action(w, "openModelAction", "Open Model File…", w.open_model_dialog,
                                   None, "Open a FaceEdit model file")
     w.model_folder_action = _action(w, "modelFolderAction", "Show Your Model Folder",
@@ -99,6 +108,9 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     w.recent_menu = file_menu.addMenu("Open Recent")
     w.recent_menu.setObjectName("recentMenu")
     w.recent_menu.aboutToShow.connect(w._fill_recent_menu)
+    file_menu.addAction(w.save_action)
+    file_menu.addAction(w.save_as_action)
+    file_menu.addAction(w.embed_photos_action)
     file_menu.addSeparator()
     file_menu.addAction(w.export_action)
     file_menu.addAction(w.export_latent_action)
@@ -133,6 +145,7 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     bar.setFloatable(False)
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     bar.addAction(w.open_action)
+    bar.addAction(w.save_action)
     bar.addSeparator()
     bar.addAction(w.random_action)
     bar.addWidget(w.temperature)

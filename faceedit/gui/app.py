@@ -27,6 +27,7 @@ from faceedit.gui.engine import Engine
 from faceedit.gui.messages import Decoded, Lane, ModelInfo, Tag
 from faceedit.gui.export_actions import ExportMixin
 from faceedit.gui.open_actions import OpenMixin
+from faceedit.gui.project_actions import ProjectActionsMixin
 from faceedit.gui.settings import open_settings
 from faceedit.gui.widgets.attribute_panel import AttributePanel
 from faceedit.gui.widgets.plain_words import beta_words
@@ -40,7 +41,7 @@ from faceedit.gui.widgets.timeline import TimelinePanel
 __all__ = ["MainWindow", "main", "apply_look", "open_settings"]
 
 
-class MainWindow(OpenMixin, ExportMixin, QMainWindow):
+class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
     """``MainWindow()`` opens the default bundled model; ``model`` may name another model or a file."""
 
     def __init__(self, model: str | None = None, device: str | None = None, settings=None):
@@ -63,6 +64,7 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
         actions.build_menus_and_toolbar(self)
         actions.build_status_bar(self)
         self._connect()
+        self._init_projects()
         app_settings.restore_window(self)
         self.document.set_path(self.timeline.method_name(), self.timeline.frames_per_step())
         self.setAcceptDrops(True)
@@ -313,7 +315,8 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
                        self.temperature):
             widget.setEnabled(on)
         for action in (self.random_action, self.reset_action, self.export_action, self.export_latent_action,
-                       self.copy_action, self.add_key_action, self.open_action, self.open_model_action):
+                       self.copy_action, self.add_key_action, self.open_action, self.open_model_action,
+                       self.save_action, self.save_as_action):
             action.setEnabled(on)
 
     # ================================================================================== edits (to the document)
@@ -382,7 +385,11 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
                           "trained on CelebA and are for non-commercial research only.</p>")
 
     def closeEvent(self, event) -> None:
-        """Stop the worker cleanly, even in the middle of a decode."""
+        """Unsaved work: Save / Discard / Cancel first.  Then stop the worker cleanly, even in the middle
+        of a decode, and remove this session's recovery copy."""
+        if not self._closing and not self.keep_unsaved_work():
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             self.document.closed = True
@@ -393,6 +400,7 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
             except RuntimeError:
                 pass
             self.engine.shutdown()
+            self._end_session()
         super().closeEvent(event)
 
 

@@ -23,9 +23,11 @@ from faceedit.gui.keyframes import face_tuple
 from faceedit.gui.messages import Batch, Decoded, Encoded, Face, Failure, Lane, ModelInfo, ModelLoaded, Purpose, Tag
 from faceedit.gui.history import ModelCommand, Snapshot, Start, push_edit
 from faceedit.gui.keyframes import KeyframesMixin
+from faceedit.gui.project_state import ProjectContext, ProjectMixin
 from faceedit.gui.widgets.pixels import rgb_image
 
 RANDOM_SAMPLES = 24
+MAX_EMBEDDED_PHOTO = 64 << 20  # a larger source photo is saved in projects as a reference only
 UNDO_LIMIT = 1000
 
 
@@ -64,10 +66,23 @@ class Photo:
     path: str
     image: QImage
     crop: np.ndarray | None = None
+    box: tuple[int, int, int] | None = None  # the square of the photo that was encoded
+    data: bytes | None = None  # the photo file, once read for a project (or as a project embedded it)
+    on_disk: bool = True  # False: it came embedded in a project, and ``path`` is only its name
 
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    def read_data(self) -> bytes | None:
+        """The photo file's bytes (read once, kept for later saves); None when it cannot be read."""
+        if self.data is None and self.on_disk:
+            try:
+                if Path(self.path).stat().st_size <= MAX_EMBEDDED_PHOTO:
+                    self.data = Path(self.path).read_bytes()
+            except OSError:
+                return None
+        return self.data
 
 
 @dataclass(frozen=True)
@@ -91,7 +106,7 @@ def gallery_label(index: int, info: ModelInfo | None) -> str:
     return f"Gallery face {index + 1}" + (f" · {Path(names[index]).name}" if index < len(names) else "")
 
 
-class EditorDocument(KeyframesMixin, QObject):
+class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
     """The face being edited, its history and its timeline; the engine does the model work."""
 
     stateChanged = Signal(object)  # Shown
@@ -109,6 +124,9 @@ class EditorDocument(KeyframesMixin, QObject):
     fileOpened = Signal(str)  # a file was read (for recent files)
     failed = Signal(str, str)  # title, message
     noModel = Signal()  # no model could be opened at all
+    modifiedChanged = Signal(bool)  # whether there is unsaved work
+    contentChanged = Signal()  # any change of the work (an undo step, keyframe order, timeline settings)
+    projectOpened = Signal(object)  # ProjectContext: a project replaced the work
 
     def __init__(self, engine: Engine, parent: QObject | None = None,
                  thumbnail: Callable[[QImage], object] = lambda image: image):
@@ -141,6 +159,7 @@ class EditorDocument(KeyframesMixin, QObject):
         engine.photoEncoded.connect(self._on_photo)
         engine.batchDecoded.connect(self._on_batch)
         engine.failed.connect(self._on_failure)
+        self._watch_changes()
 
     # ================================================================================== the model
     def start(self, source: str) -> None:
@@ -207,7 +226,9 @@ class EditorDocument(KeyframesMixin, QObject):
         context = result.context
         if isinstance(context, (SwitchContext, OpenLatentContext, RestoreContext)):
             self._update_keyframes(info.source, context.keys, result.carried[context.key_offset:])
-        if result.purpose == Purpose.STARTUP:
+        if isinstance(context, ProjectContext):
+            self._apply_project(result, context)
+        elif result.purpose == Purpose.STARTUP:
             label = gallery_label(0, info) if len(info.gallery) else "Average face"
             start = Start(result.kept[0], face_image(result.kept_faces[0]), label)
             self.state = None
@@ -292,7 +313,8 @@ class EditorDocument(KeyframesMixin, QObject):
             note = f"\n\nYour face and history are unchanged; the model is still {self.info.name}."
         else:
             note = "\n\nYour face and history are unchanged."
-        self.failed.emit(failure.title, failure.message + note)
+        title, message = self._project_failure(failure) or (failure.title, failure.message)
+        self.failed.emit(title, message + note)
         if startup:
             if retry:
                 self._startup_source = fallback
@@ -398,7 +420,7 @@ class EditorDocument(KeyframesMixin, QObject):
 
     def encode_photo(self, photo, box: tuple[int, int, int], path: str, shown: QImage) -> None:
         """Encode an upright PIL photo's square ``box`` in the worker; it becomes the start face."""
-        self.engine.encode_photo(photo, box, context=Photo(str(path), shown))
+        self.engine.encode_photo(photo, box, context=Photo(str(path), shown, box=tuple(box)))
 
     def open_latent(self, path) -> bool:
         """A latent saved as JSON {"model": name, "latent": [...]} (by this app or the CLI)."""

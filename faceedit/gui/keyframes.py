@@ -78,12 +78,14 @@ class KeyframesMixin:
         if list(key_ids) != self.key_order and sorted(key_ids) == sorted(self.key_order):
             self.key_order = list(key_ids)
             self._keyframes_changed()
+            self.touch()
 
     def set_path(self, method: str, frames_per_step: int) -> None:
         """The timeline's interpolation method or frames per step changed."""
         if (method, frames_per_step) != (self.method, self.frames_per_step):
             self.method, self.frames_per_step = method, int(frames_per_step)
             self.recompute_timeline()
+            self.touch()
 
     def _keyframes_changed(self) -> None:
         self.keyframesChanged.emit()

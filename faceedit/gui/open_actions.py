@@ -13,8 +13,8 @@ from faceedit.gui import settings as app_settings
 from faceedit.gui.widgets.pixels import rgb_image, screen_image
 
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif *.ppm *.pgm)"
-OPEN_FILTER = f"Photos, latents and models ({PHOTO_FILTER[8:-1]} *.json *.pt);;{PHOTO_FILTER};;" \
-              "Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
+OPEN_FILTER = f"Projects, photos, latents and models (*.faceedit {PHOTO_FILTER[8:-1]} *.json *.pt);;" \
+              f"FaceEdit project (*.faceedit);;{PHOTO_FILTER};;Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
 
 
 class OpenMixin:
@@ -36,7 +36,7 @@ class OpenMixin:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def open_dialog(self) -> None:
-        path = self.ask_open_path("Open photo, latent or model", OPEN_FILTER)
+        path = self.ask_open_path("Open project, photo, latent or model", OPEN_FILTER)
         if path:
             self.open_path(path)
 
@@ -46,12 +46,14 @@ class OpenMixin:
             self.open_path(path)
 
     def open_path(self, path: str | os.PathLike) -> bool:
-        """Open a photo (any Pillow format), a latent (.json) or a model file (.pt)."""
+        """Open a project (.faceedit), a photo (any Pillow format), a latent (.json) or a model file (.pt)."""
         path = str(path)
         if self.document.switching:  # Open Recent and drag and drop stay live while a model loads
             self.statusBar().showMessage(f"A model is loading; open {Path(path).name} again when it is ready.", 5000)
             return False
         suffix = Path(path).suffix.lower()
+        if suffix == ".faceedit":
+            return self.open_project_file(path)
         if suffix == ".json":
             return self.document.open_latent(path)
         if suffix == ".pt":

@@ -43,6 +43,15 @@ def remember(settings: QSettings, path: str | os.PathLike, folder_only: bool = F
     settings.setValue("files/recent", [path, *recent][:MAX_RECENT])
 
 
+def embed_photos(settings: QSettings) -> bool:
+    """Whether projects embed the source photo (else they hold a reference to its file)."""
+    return str(settings.value("projects/embedPhotos", True)).lower() not in ("false", "0")
+
+
+def set_embed_photos(settings: QSettings, on: bool) -> None:
+    settings.setValue("projects/embedPhotos", bool(on))
+
+
 def recent_files(settings: QSettings) -> list[str]:
     value = settings.value("files/recent", [])
     if isinstance(value, str):
