@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from synthetic import ATTRS, face  # noqa: E402
+from synthetic import ATTRS, face
 
-from training.data import load_faces  # noqa: E402
-from training.loop import Trainer, TrainConfig  # noqa: E402
+from training.data import load_faces
+from training.loop import Trainer, TrainConfig
 
 
 def rss_mib() -> tuple[float, float]:
