@@ -27,17 +27,20 @@ from training.data import load_faces
 from training.loop import Trainer, TrainConfig
 
 
-def rss_mib() -> tuple[float, float]:
-    """(current, peak) resident memory of this process in MiB (Linux /proc; peak from getrusage)."""
-    current = 0.0
+def rss_mib() -> tuple[float, float, float]:
+    """(current, anonymous, peak) resident memory of this process in MiB (Linux /proc; peak from getrusage).
+    Resident memory includes the cache's file pages the process touched (and the kernel read ahead):
+    page cache it can drop at any time.  The anonymous part is what a copy of the array would grow."""
+    status = {}
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                current = int(line.split()[1]) / 1024
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                status[key] = int(value.split()[0]) / 1024
     except OSError:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return current, peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return status.get("VmRSS", 0.0), status.get("RssAnon", 0.0), peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def make_faces(folder: Path, n: int) -> None:
@@ -90,9 +93,10 @@ def main() -> None:
         loss.backward()
         trainer.opt.step()
     seconds = time.perf_counter() - t0
-    current, peak = rss_mib()
+    current, anon, peak = rss_mib()
     print(f"training read {args.steps} batches of 64 from the memory map in {seconds:.1f} s; "
-          f"RSS before loading {base:.0f} MiB, now {current:.0f} MiB, peak {peak:.0f} MiB "
+          f"RSS before loading {base:.0f} MiB, now {current:.0f} MiB ({anon:.0f} MiB anonymous, the rest "
+          f"file pages of the cache), peak {peak:.0f} MiB "
           f"(the array in RAM would be {len(data.names) * 12288 / 2**20:.0f} MiB)")
 
 
