@@ -12,6 +12,7 @@ from faceedit.core.device import choose_device, device_error
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, LIKELIHOODS
 from faceedit.core.modelfile import ModelFileError, load_network
 
+from . import distributed
 from .data import DataError, load_faces
 from .judge import JudgeError
 from .loop import Trainer, TrainConfig, TrainingDeviceError, TrainingDiverged, TrainingStopped
@@ -232,37 +233,70 @@ def _read_run(run_dir: Path) -> tuple[TrainConfig, str, Path]:
     return cfg, root, Path(out)
 
 
-def _claim_run_dir(run_dir: Path, force: bool) -> None:
+def _claim_run_dir(run_dir: Path, force: bool, remove: bool = True) -> list[Path]:
     """A new run never mixes its metrics or checkpoint with an earlier run's."""
     old = [run_dir / n for n in ("checkpoint.pt", "metrics.jsonl") if (run_dir / n).exists()]
     if old and not force:
         raise ValueError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
                          f"or pass --force to start over")
-    for f in old:
-        f.unlink()
+    if remove:
+        for f in old:
+            f.unlink()
+    return old
+
+
+def _load_shared(dist: distributed.Dist, root, **kw):
+    """The data, its cache built once per node (local rank 0) while the other ranks wait."""
+    if not dist.active or not kw.get("use_cache", True):
+        return load_faces(root, **kw)
+    data = load_faces(root, **kw) if dist.local_rank == 0 else None
+    dist.barrier()
+    if data is None:
+        data = load_faces(root, **{**kw, "progress": False}, build=False)
+    return data
 
 
 def cmd_train(args) -> int:
     device = choose_device(args.device)
+    dist, device = distributed.init(device)
+    try:
+        return _train(args, device, dist)
+    except RuntimeError as e:
+        if dist.active and device_error(e) is None:
+            raise distributed.lost_contact(dist, e) from None
+        raise
+    finally:
+        dist.close()
+
+
+def _train(args, device, dist: distributed.Dist) -> int:
+    def say(line: str, **kw) -> None:
+        if dist.is_main:
+            print(line, **kw)
+
     if args.resume:
         run_dir = Path(args.resume)
         cfg, root, out = _read_run(run_dir)
         if not (run_dir / "checkpoint.pt").is_file():
             raise ValueError(f"{run_dir} has no checkpoint.pt to resume from; start again with --force")
-        _remove_orphans(run_dir)
-        data = load_faces(root, seed=cfg.seed, cache_dir=args.cache_dir,
-                          use_cache=not args.no_cache, progress=not args.quiet)
-        trainer = Trainer(data, cfg, out, run_dir, device, progress=not args.quiet)
+        distributed.per_rank_batch(cfg.batch_size, dist.world_size)
+        if dist.is_main:
+            _remove_orphans(run_dir)
+        data = _load_shared(dist, root, seed=cfg.seed, cache_dir=args.cache_dir,
+                            use_cache=not args.no_cache, progress=not args.quiet)
+        trainer = Trainer(data, cfg, out, run_dir, device, progress=not args.quiet, dist=dist)
         trainer.load_checkpoint()
-        print(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.step}", file=sys.stderr)
+        say(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.step}"
+            + (f" on {dist.world_size} processes" if dist.active else ""), file=sys.stderr)
         path = trainer.run()
-        print(f"wrote {path}")
+        say(f"wrote {path}")
         return 0
     if not args.data or not args.out:
         print("faceedit-train train: --data and --out are required (or --resume RUN)", file=sys.stderr)
         return 2
     for beta in args.beta:
         check_config(_train_config(args, beta))
+    distributed.per_rank_batch(args.batch_size, dist.world_size)
     out = Path(args.out)
     several = len(args.beta) > 1
     paths = _check_outputs(out, args.beta, args.force)
@@ -270,19 +304,26 @@ def cmd_train(args) -> int:
                 Path(args.run_dir) if args.run_dir else path.with_name(path.stem + ".run")
                 for beta, path in zip(args.beta, paths)]
     for run_dir in run_dirs:  # every run folder is checked before the first β trains
-        _claim_run_dir(run_dir, args.force)
-    data = load_faces(args.data, seed=args.seed, cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                      progress=not args.quiet)
+        _claim_run_dir(run_dir, args.force, remove=not dist.active)
+    if dist.active:  # every rank has checked before rank 0 removes anything
+        dist.barrier()
+        if dist.is_main:
+            for run_dir in run_dirs:
+                _claim_run_dir(run_dir, True)
+    data = _load_shared(dist, args.data, seed=args.seed, cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                        progress=not args.quiet)
     s = data.summary()
-    print(f"data: {s['images']} images ({s['layout']} layout; train {s['splits']['train']}, "
+    say(f"data: {s['images']} images ({s['layout']} layout; train {s['splits']['train']}, "
           f"val {s['splits']['val']}, test {s['splits']['test']}); skipped {s['skipped_corrupt']} unreadable",
           file=sys.stderr)
     for beta, path, run_dir in zip(args.beta, paths, run_dirs):
-        _remove_orphans(run_dir)
-        trainer = Trainer(data, _train_config(args, beta), path, run_dir, device, progress=not args.quiet)
-        print(f"training β={beta:g} on {device} → {path} (run folder {run_dir})", file=sys.stderr)
-        trainer.run()
-        print(f"wrote {path}")
+        if dist.is_main:
+            _remove_orphans(run_dir)
+        trainer = Trainer(data, _train_config(args, beta), path, run_dir, device, progress=not args.quiet, dist=dist)
+        where = f"{dist.world_size} processes ({device.type})" if dist.active else str(device)
+        say(f"training β={beta:g} on {where} → {path} (run folder {run_dir})", file=sys.stderr)
+        trainer.run()  # other ranks return at once; with several β they wait for rank 0 at the next one's start
+        say(f"wrote {path}")
     return 0
 
 
@@ -311,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 3
+    except distributed.DistributedError as e:
+        print(f"faceedit-train: {e}", file=sys.stderr)
+        return 5
     except TrainingDeviceError as e:
         print(f"faceedit-train: {e}", file=sys.stderr)
         return 4

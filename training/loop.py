@@ -26,6 +26,7 @@ from faceedit.core.modelfile import atomic_write, save_model_file
 from faceedit.core.prior import fit_gaussian
 
 from .data import FaceData
+from .distributed import SINGLE, Dist, lost_contact, per_rank_batch
 from .directions import attribute_directions
 from .metrics import encode_all, evaluate_split, reconstruction_metrics
 
@@ -124,9 +125,11 @@ class _CtrlC:
 
 class Trainer:
     def __init__(self, data: FaceData, cfg: TrainConfig, out: Path, run_dir: Path,
-                 device: torch.device, progress: bool = True):
+                 device: torch.device, progress: bool = True, dist: Dist = SINGLE):
         self.data, self.cfg, self.out, self.run_dir = data, cfg, Path(out), Path(run_dir)
-        self.device, self.progress = device, progress
+        self.dist = dist
+        self.device, self.progress = device, progress and dist.is_main
+        self.rank_batch = per_rank_batch(cfg.batch_size, dist.world_size)
         train_idx = data.indices("train")
         if cfg.limit:
             train_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.limit]]
@@ -134,12 +137,17 @@ class Trainer:
         if len(train_idx) < cfg.batch_size:
             raise ValueError(f"only {len(train_idx)} training images; need at least one batch of {cfg.batch_size}")
         self.train_idx = train_idx
-        self.train_images = data.images[train_idx].to(device)
+        # batches are gathered from the (memory-mapped) cache; only an accelerator gets a copy of the whole set
+        self.train_images = data.images[train_idx].to(device) if device.type != "cpu" else None
         val_idx = data.indices("val")
         self.val_images = data.images[val_idx] if len(val_idx) else data.images[train_idx[:256]]
         self.steps_per_epoch = len(train_idx) // cfg.batch_size
         torch.manual_seed(cfg.seed)
         self.model = BetaVAE(cfg.arch()).to(device, memory_format=_memory_format(device))
+        self.net = self.model  # what the loss calls: the model, or its DDP wrapper
+        if dist.active:
+            from torch.nn.parallel import DistributedDataParallel
+            self.net = DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.objective = cfg.objective_for(self.steps_per_epoch)
         self.likelihood = make_likelihood(cfg.likelihood)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
@@ -158,6 +166,8 @@ class Trainer:
         return self.run_dir / "checkpoint.pt"
 
     def save_checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
         state = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
                  "epoch": self.epoch, "batch": self.batch, "step": self.step,
                  "rng": torch.get_rng_state(), "config": asdict(self.cfg), "likelihood": self.likelihood.to_dict(),
@@ -194,7 +204,8 @@ class Trainer:
                              f"start again with --force") from None
         sums = state.get("epoch_sums")
         self.epoch_sums = dict(sums) if isinstance(sums, dict) and self.batch else None
-        self._drop_metrics_after(self.epoch)
+        if self.dist.is_main:
+            self._drop_metrics_after(self.epoch)
         for key, (_, put) in rng_backends().items():
             if key in state:
                 saved = state[key]  # CUDA: a list per GPU (one tensor in checkpoints before MPS was saved)
@@ -208,15 +219,24 @@ class Trainer:
             atomic_write(path, lambda tmp: Path(tmp).write_text("".join(ln + "\n" for ln in lines)))
 
     def write_config(self) -> None:
+        if not self.dist.is_main:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         cfg = {"train": asdict(self.cfg), "out": str(self.out), "device": str(self.device),
-               "versions": _versions(), "data": self.data.summary(), "objective": self.objective.to_dict()}
+               "versions": _versions(), "data": self.data.summary(), "objective": self.objective.to_dict(),
+               "world_size": self.dist.world_size}
         atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2)))
 
     # -- the loop --------------------------------------------------------------------------
     def _batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
-        idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size].to(self.device)
-        x = (self.train_images[idx].float() / 255).contiguous(memory_format=_memory_format(self.device))
+        idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
+        if self.dist.active:  # this rank's share of the global batch
+            idx = idx[self.dist.rank * self.rank_batch:(self.dist.rank + 1) * self.rank_batch]
+        if self.train_images is None:
+            x = self.data.images[self.train_idx[idx]]
+        else:
+            x = self.train_images[idx.to(self.device)]
+        x = (x.float() / 255).contiguous(memory_format=_memory_format(self.device))
         if self.cfg.flip:
             flip = (torch.rand(len(x)) < 0.5).to(self.device)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -251,16 +271,22 @@ class Trainer:
 
     def _run_epoch(self, ctrl_c: _CtrlC, bar) -> None:
         cfg = self.cfg
-        perm = torch.randperm(len(self.train_images), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + self.epoch))
+        perm = torch.randperm(len(self.train_idx), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + self.epoch))
         if self.epoch_sums is None:  # a new epoch; a resumed one goes on from the checkpoint's sums
             self.epoch_sums = {"loss": 0.0, "recon": 0.0, "sse": 0.0, "kl": 0.0, "count": 0}
         sums = self.epoch_sums
+        if self.dist.active and not self.dist.is_main:
+            # every rank draws its own noise and flips; rank 0's stream is the one checkpointed
+            torch.manual_seed((cfg.seed * 100_003 + self.epoch) * 1_009 + self.dist.rank)
         count, t0 = 0, time.perf_counter()
         while self.batch < self.steps_per_epoch:
             x = self._batch(perm, self.batch)
-            terms = loss_terms(self.model, x, self.likelihood, update=True)
+            terms = loss_terms(self.net, x, self.likelihood, update=True)
             loss = self.objective(terms["recon"], terms["kl"], self.step)
-            values = dict(zip(("loss", "recon", "sse", "kl"), torch.stack([loss, terms["recon"], terms["sse"], terms["kl"]]).tolist()))  # one sync
+            if self.dist.active:
+                values = self._all_ranks(loss, terms, ctrl_c)
+            else:
+                values = dict(zip(("loss", "recon", "sse", "kl"), torch.stack([loss, terms["recon"], terms["sse"], terms["kl"]]).tolist()))  # one sync
             if not math.isfinite(values["loss"]):
                 raise TrainingDiverged(
                     f"the loss became {values['loss']} at epoch {self.epoch + 1}, step {self.step}; training stopped. "
@@ -274,8 +300,8 @@ class Trainer:
             self.step += 1
             self.batch += 1
             count += 1
-            for k, v in values.items():
-                sums[k] += v
+            for k in ("loss", "recon", "sse", "kl"):
+                sums[k] += values[k]
             sums["count"] += 1
             if bar is not None:
                 rate = count * cfg.batch_size / (time.perf_counter() - t0)
@@ -283,12 +309,15 @@ class Trainer:
                                 sse=f"{values['sse']:.1f}", kl=f"{values['kl']:.1f}",
                                 img_s=f"{rate:.0f}", refresh=False)
                 bar.update(1)
-            if ctrl_c.requested:
+            if ctrl_c.requested or values.get("stop"):
                 self.save_checkpoint()
                 raise TrainingStopped(
                     f"stopped at epoch {self.epoch + 1}, step {self.step}; checkpoint saved. "
                     f"Continue with: faceedit-train train --resume {self.run_dir}")
         seconds = time.perf_counter() - t0
+        if not self.dist.is_main:  # rank 0 validates, logs and checkpoints
+            self.epoch, self.batch, self.epoch_sums = self.epoch + 1, 0, None
+            return
         val = reconstruction_metrics(self.model, self.val_images)
         self.model.train()
         record = {"epoch": self.epoch + 1, "step": self.step, "lr": self.sched.get_last_lr()[0],
@@ -308,11 +337,30 @@ class Trainer:
         self.epoch_sums = None
         self.save_checkpoint()
 
+    def _all_ranks(self, loss, terms, ctrl_c: _CtrlC) -> dict:
+        """One all-reduce per step: the global batch's mean loss terms, the shared running σ, and whether any
+        rank was asked to stop (so that every rank stops at the same step)."""
+        sigma = getattr(self.likelihood, "sigma", None)
+        row = torch.stack([loss.detach(), terms["recon"].detach(), terms["sse"], terms["kl"].detach(),
+                           loss.new_tensor(sigma if sigma is not None else 0.0), loss.new_tensor(float(ctrl_c.requested))])
+        row = row.float() / row.new_tensor([self.dist.world_size] * 5 + [1.0])
+        try:
+            torch.distributed.all_reduce(row)
+        except RuntimeError as e:
+            raise lost_contact(self.dist, e) from None
+        numbers = row.tolist()  # the one sync
+        if sigma is not None:
+            self.likelihood.sigma = numbers[4]
+        return {**dict(zip(("loss", "recon", "sse", "kl"), numbers[:4])), "stop": numbers[5] > 0}
+
     # -- the model file ---------------------------------------------------------------------
     def finish(self) -> Path:
+        if not self.dist.is_main:
+            return self.out
         self.model.eval()
         metadata = build_metadata(self.model, self.data, self.train_idx, self.cfg, self.device)
-        metadata["training"] = {**asdict(self.cfg), "steps": self.step, "device": str(self.device), "versions": _versions()}
+        metadata["training"] = {**asdict(self.cfg), "steps": self.step, "device": str(self.device), "versions": _versions(),
+                                "world_size": self.dist.world_size}
         save_model_file(self.out, self.model, self.objective, metadata, likelihood=self.likelihood.to_dict())
         if self.cfg.calibrate:
             from .calibrate import calibrate_file
