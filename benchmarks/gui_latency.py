@@ -27,11 +27,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 COLD_START = r"""
 import os, sys, time
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from faceedit.gui.app import MainWindow, apply_look
 app = QApplication([])
 apply_look(app)
 window = MainWindow()
+window.ask_unsaved_changes = lambda when: QMessageBox.StandardButton.Discard  # no prompt at close
 def painted(seq):
     if window.face_view.has_face():
         print("FIRST_FACE", flush=True)
@@ -72,12 +73,13 @@ def run_event_loop_until(deadline: float) -> None:
 
 
 def slider_latency(values: int, pace_hz: float | None) -> dict:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     from faceedit.gui.app import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
+    window.ask_unsaved_changes = lambda when: QMessageBox.StandardButton.Discard  # no prompt at close
     window.resize(1320, 860)
     window.show()
     wait(app, lambda: window.face_settled() and not window.engine.pending())

@@ -58,9 +58,12 @@ def settled(window) -> bool:
 def open_and_close(app) -> None:
     from PySide6.QtCore import Qt
 
+    from PySide6.QtWidgets import QMessageBox
+
     from faceedit.gui.app import MainWindow
 
     window = MainWindow()
+    window.ask_unsaved_changes = lambda when: QMessageBox.StandardButton.Discard  # no prompt at close
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.resize(1320, 860)
     window.show()
@@ -80,9 +83,12 @@ def window_cycles(app, cycles: int, warmup: int) -> tuple[float, float]:
 
 
 def slider_moves(app, moves: int, warmup: int) -> tuple[float, float]:
+    from PySide6.QtWidgets import QMessageBox
+
     from faceedit.gui.app import MainWindow
 
     window = MainWindow()
+    window.ask_unsaved_changes = lambda when: QMessageBox.StandardButton.Discard  # no prompt at close
     window.resize(1320, 860)
     window.show()
     wait(app, lambda: settled(window))

@@ -54,6 +54,8 @@ SCRIPT = textwrap.dedent("""
 
     from faceedit.gui.app import MainWindow
     window = MainWindow(model="beta1")
+    from PySide6.QtWidgets import QMessageBox
+    window.ask_unsaved_changes = lambda when: QMessageBox.StandardButton.Discard  # a script: no prompt at close
     window.show()
     while not window.ready():
         app.processEvents()

@@ -1,7 +1,7 @@
 """Start the real editor, make a few edits, and screenshot the X display (run under xvfb-run)."""
 import os, subprocess, sys, tempfile, time
 os.environ["FACEEDIT_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "s.ini")
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from faceedit.gui.app import MainWindow, apply_look
 
 out = sys.argv[1]
@@ -9,6 +9,7 @@ app = QApplication(sys.argv[:1])
 app.setApplicationName("FaceEdit")
 apply_look(app)
 w = MainWindow()
+w.ask_unsaved_changes = lambda when: QMessageBox.StandardButton.Discard  # no prompt at close
 w.resize(1360, 860)
 w.move(0, 0)
 w.show()
