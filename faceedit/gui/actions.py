@@ -48,6 +48,11 @@ def build_actions(w: MainWindow) -> None:
     w.quit_action = _action(w, "quitAction", "Quit", w.close, QKeySequence.StandardKey.Quit)
     w.undo_action = _action(w, "undoAction", "Undo", w.undo, QKeySequence.StandardKey.Undo)
     w.redo_action = _action(w, "redoAction", "Redo", w.redo, QKeySequence.StandardKey.Redo)
+    # Ctrl+Y as well as the platform's own redo key (Ctrl+Shift+Z on Linux and macOS)
+    redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    if QKeySequence("Ctrl+Y") not in redo_keys:
+        redo_keys.append(QKeySequence("Ctrl+Y"))
+    w.redo_action.setShortcuts(redo_keys)
     w.undo_action.setEnabled(False)
     w.redo_action.setEnabled(False)
     w.undo_stack.canUndoChanged.connect(w.undo_action.setEnabled)

@@ -8,6 +8,7 @@ methods.  It builds no widget, so it is tested with no window at all (``tests/te
 """
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -64,6 +65,7 @@ class Photo:
     path: str
     image: QImage
     crop: np.ndarray | None = None
+    box: tuple[int, int, int] | None = None  # the square chosen in the photo (left, top, side)
 
     @property
     def name(self) -> str:
@@ -398,7 +400,9 @@ class EditorDocument(KeyframesMixin, QObject):
 
     def encode_photo(self, photo, box: tuple[int, int, int], path: str, shown: QImage) -> None:
         """Encode an upright PIL photo's square ``box`` in the worker; it becomes the start face."""
-        self.engine.encode_photo(photo, box, context=Photo(str(path), shown))
+        path, box = os.path.abspath(path), tuple(box)
+        same = next((p for p in self.photos if os.path.abspath(p.path) == path and p.box == box), None)
+        self.engine.encode_photo(photo, box, context=same or Photo(path, shown, box=box))
 
     def open_latent(self, path) -> bool:
         """A latent saved as JSON {"model": name, "latent": [...]} (by this app or the CLI)."""
