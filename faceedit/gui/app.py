@@ -26,7 +26,7 @@ from faceedit.gui.document import EditorDocument, Shown
 from faceedit.gui.engine import Engine
 from faceedit.gui.messages import Decoded, Lane, ModelInfo, Tag
 from faceedit.gui.export_actions import ExportMixin
-from faceedit.gui.open_actions import OpenMixin
+from faceedit.gui.open_actions import FaceFinder, OpenMixin
 from faceedit.gui.settings import open_settings
 from faceedit.gui.widgets import folder_dialog
 from faceedit.gui.widgets.attribute_panel import AttributePanel
@@ -204,7 +204,10 @@ class MainWindow(OpenMixin, ExportMixin, QMainWindow):
         return folder_dialog.ask_folder(self, title, app_settings.last_folder(self.settings))
 
     def ask_crop(self, image: QImage, path: str) -> tuple[int, int, int] | None:
-        dialog = CropDialog(image, parent=self, title=f"Crop the face — {Path(path).name}")
+        dialog = CropDialog(image, parent=self, title=f"Crop the face — {Path(path).name}", detecting=True)
+        dialog.finder = FaceFinder()  # kept by the dialog: it answers while the dialog is open
+        dialog.finder.found.connect(dialog.set_faces)
+        dialog.finder.start(image)
         return dialog.box() if dialog.exec() == CropDialog.DialogCode.Accepted else None
 
     def ready(self) -> bool:
