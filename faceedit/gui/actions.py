@@ -64,7 +64,8 @@ def build_actions(w: MainWindow) -> None:
     w.reset_action = _action(w, "resetAction", "Reset", w.reset_face, "Ctrl+0",
                              "Back to the start face")
     w.compare_action = _action(w, "compareAction", "Compare", None, "C",
-                               "Show the original (photo or start face) instead of the edit")
+                               "Before and after: the original (photo or start face) left of a divider "
+                               "that you drag, the edit right of it")
     w.compare_action.setCheckable(True)
     w.compare_action.toggled.connect(w.face_view.set_compare)
     w.add_key_action = _action(w, "addKeyframeAction", "Add Keyframe", w.add_keyframe, "K",
@@ -119,6 +120,9 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     view_menu = menus.addMenu("&View")
     view_menu.setObjectName("viewMenu")
     view_menu.addAction(w.compare_action)
+    w.fit_action = _action(w, "fitFaceAction", "Fit Face", w.face_view.fit, "Ctrl+9",
+                           "Zoom the face back to fit (or double-click it)")
+    view_menu.addAction(w.fit_action)
     model_menu = menus.addMenu("&Model")
     model_menu.setObjectName("modelMenu")
     model_menu.addAction(w.open_model_action)
