@@ -210,3 +210,30 @@ def test_undo_and_opening_files_wait_while_a_model_loads(qtbot, window, tmp_path
     window.undo_stack.undo()
     qtbot.waitUntil(lambda: window.info.source == "beta4" and window.face_settled(), timeout=WAIT_MS)
     assert np.array_equal(window.state.latent, edited.latent) and window.state.amounts == edited.amounts
+
+
+def test_switch_from_an_edited_photo_re_encodes_the_photo_and_keeps_the_edit(qtbot, window, tmp_path):
+    from PIL import Image
+    face = decode_bytes("beta4", model("beta4").gallery[3]).reshape(64, 64, 3)
+    path = tmp_path / "face.png"
+    Image.fromarray(face).resize((200, 200)).save(path)
+    window.ask_crop = lambda image, p: (0, 0, 200)
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.state.start.photo is not None and window.face_settled(), timeout=WAIT_MS)
+    window.findChild(type(window.attribute_panel.rows["Smiling"].slider), "attributeSliderSmiling").setValue(500)
+    qtbot.waitUntil(lambda: window.state.amounts and window.face_settled(), timeout=WAIT_MS)
+    crop, edited, unedited = window.state.start.photo, window.state.latent, window.state.start.latent
+    switch(qtbot, window, "beta1")
+    old, new = model("beta4"), model("beta1")
+
+    def enc(image):
+        return new.encode(torch.as_tensor(image))[0][0].numpy()
+    photo = enc(crop)
+    delta = enc(old.decode(torch.as_tensor(edited))) - enc(old.decode(torch.as_tensor(unedited)))
+    assert np.allclose(window.state.latent, photo + delta, atol=1e-4)
+    assert np.allclose(window.state.start.latent, photo, atol=1e-4)
+    assert not np.allclose(window.state.latent, enc(old.decode(torch.as_tensor(edited))), atol=1e-3)
+    assert_face_is(window, "beta1", window.state.latent)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.info.source == "beta4" and window.face_settled(), timeout=WAIT_MS)
+    assert np.array_equal(window.state.latent, edited)

@@ -57,6 +57,11 @@ def build_actions(w: MainWindow) -> None:
     w.quit_action = _action(w, "quitAction", "Quit", w.close, QKeySequence.StandardKey.Quit)
     w.undo_action = _action(w, "undoAction", "Undo", w.undo, QKeySequence.StandardKey.Undo)
     w.redo_action = _action(w, "redoAction", "Redo", w.redo, QKeySequence.StandardKey.Redo)
+    # Ctrl+Y as well as the platform's own redo key (Ctrl+Shift+Z on Linux and macOS)
+    redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    if QKeySequence("Ctrl+Y") not in redo_keys:
+        redo_keys.append(QKeySequence("Ctrl+Y"))
+    w.redo_action.setShortcuts(redo_keys)
     w.undo_action.setEnabled(False)
     w.redo_action.setEnabled(False)
     w.undo_stack.canUndoChanged.connect(w.undo_action.setEnabled)
@@ -68,7 +73,8 @@ def build_actions(w: MainWindow) -> None:
     w.reset_action = _action(w, "resetAction", "Reset", w.reset_face, "Ctrl+0",
                              "Back to the start face")
     w.compare_action = _action(w, "compareAction", "Compare", None, "C",
-                               "Show the original (photo or start face) instead of the edit")
+                               "Before and after: the original (photo or start face) left of a divider "
+                               "that you drag, the edit right of it")
     w.compare_action.setCheckable(True)
     w.compare_action.toggled.connect(w.face_view.set_compare)
     w.add_key_action = _action(w, "addKeyframeAction", "Add Keyframe", w.add_keyframe, "K",
@@ -128,6 +134,9 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     view_menu = menus.addMenu("&View")
     view_menu.setObjectName("viewMenu")
     view_menu.addAction(w.compare_action)
+    w.fit_action = _action(w, "fitFaceAction", "Fit Face", w.face_view.fit, "Ctrl+9",
+                           "Zoom the face back to fit (or double-click it)")
+    view_menu.addAction(w.fit_action)
     model_menu = menus.addMenu("&Model")
     model_menu.setObjectName("modelMenu")
     model_menu.addAction(w.open_model_action)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
@@ -26,9 +26,10 @@ from faceedit.gui.document import EditorDocument, Shown
 from faceedit.gui.engine import Engine
 from faceedit.gui.messages import Decoded, Lane, ModelInfo, Tag
 from faceedit.gui.export_actions import ExportMixin
-from faceedit.gui.open_actions import OpenMixin
+from faceedit.gui.open_actions import FaceFinder, OpenMixin
 from faceedit.gui.project_actions import ProjectActionsMixin
 from faceedit.gui.settings import open_settings
+from faceedit.gui.widgets import folder_dialog
 from faceedit.gui.widgets.attribute_panel import AttributePanel
 from faceedit.gui.widgets.plain_words import beta_words
 from faceedit.gui.widgets.crop_dialog import CropDialog
@@ -39,6 +40,9 @@ from faceedit.gui.widgets.model_picker import ModelPicker
 from faceedit.gui.widgets.timeline import TimelinePanel
 
 __all__ = ["MainWindow", "main", "apply_look", "open_settings"]
+
+
+MIN_WINDOW = QSize(960, 640)
 
 
 class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
@@ -65,6 +69,8 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
         actions.build_status_bar(self)
         self._connect()
         self._init_projects()
+        # below this the slider values and the timeline are clipped
+        self.setMinimumSize(self.minimumSizeHint().expandedTo(MIN_WINDOW))
         app_settings.restore_window(self)
         self.document.set_path(self.timeline.method_name(), self.timeline.frames_per_step())
         self.setAcceptDrops(True)
@@ -198,10 +204,13 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
         return path or None
 
     def ask_folder(self, title: str) -> str | None:
-        return QFileDialog.getExistingDirectory(self, title, app_settings.last_folder(self.settings)) or None
+        return folder_dialog.ask_folder(self, title, app_settings.last_folder(self.settings))
 
     def ask_crop(self, image: QImage, path: str) -> tuple[int, int, int] | None:
-        dialog = CropDialog(image, parent=self, title=f"Crop the face — {Path(path).name}")
+        dialog = CropDialog(image, parent=self, title=f"Crop the face — {Path(path).name}", detecting=True)
+        dialog.finder = FaceFinder()  # kept by the dialog: it answers while the dialog is open
+        dialog.finder.found.connect(dialog.set_faces)
+        dialog.finder.start(image)
         return dialog.box() if dialog.exec() == CropDialog.DialogCode.Accepted else None
 
     def ready(self) -> bool:

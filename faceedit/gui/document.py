@@ -8,6 +8,7 @@ methods.  It builds no widget, so it is tested with no window at all (``tests/te
 """
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ class SwitchContext:
     before: Snapshot
     keys: list[int]  # keyframes carried along (after the face and the start face)
     key_offset: int = 2
+    photo_edit: bool = False  # an edited photo: the photo, plus the edit (items 2 and 3) carried across
 
 
 @dataclass(frozen=True)
@@ -176,9 +178,14 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
         current = state.start.photo if state.is_unedited_photo() else state.latent
         start = state.start.photo if state.start.photo is not None else state.start.latent
         keys = self._keys_missing(source)
+        carry, context = [current, start], SwitchContext(state, keys)
+        if state.start.photo is not None and not state.is_unedited_photo():
+            # re-encode the photo itself, not the decoded edit; the edit goes across as the difference
+            # between the edited and the unedited face, both decoded and re-encoded the same way
+            carry, context = [start, start, state.latent, state.start.latent], SwitchContext(state, keys, 4, True)
         self._begin_switch()
-        self.engine.load_model(source, carry=[current, start] + self._latents_of(keys), purpose=Purpose.SWITCH,
-                               context=SwitchContext(state, keys))
+        self.engine.load_model(source, carry=carry + self._latents_of(keys), purpose=Purpose.SWITCH,
+                               context=context)
 
     def restore_model(self, snapshot: Snapshot) -> None:
         """Undo/redo of a model switch: load that model again (from memory) with the snapshot's latents."""
@@ -238,9 +245,13 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
             before = context.before
             start_image = before.start.image if before.start.photo is not None else face_image(result.carried_faces[1])
             start = replace(before.start, latent=result.carried[1], image=start_image)
-            after = Snapshot(info.source, result.carried[0], start)
+            latent, image = result.carried[0], face_tuple(result.carried_faces[0])
+            if context.photo_edit:
+                latent = (result.carried[1] + result.carried[2] - result.carried[3]).astype(np.float32)
+                image = None  # decoded by the engine
+            after = Snapshot(info.source, latent, start)
             self.undo_stack.push(ModelCommand(self, f"Switch to {info.name}", before, after))
-            self.restore(after, image=face_tuple(result.carried_faces[0]))
+            self.restore(after, image=image)
         elif result.purpose == Purpose.OPEN_LATENT:
             name = Path(context.path).name
             start = Start(result.kept[0], face_image(result.kept_faces[0]), name)
@@ -420,7 +431,9 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
 
     def encode_photo(self, photo, box: tuple[int, int, int], path: str, shown: QImage) -> None:
         """Encode an upright PIL photo's square ``box`` in the worker; it becomes the start face."""
-        self.engine.encode_photo(photo, box, context=Photo(str(path), shown, box=tuple(box)))
+        path, box = os.path.abspath(path), tuple(box)
+        same = next((p for p in self.photos if os.path.abspath(p.path) == path and p.box == box), None)
+        self.engine.encode_photo(photo, box, context=same or Photo(path, shown, box=box))
 
     def open_latent(self, path) -> bool:
         """A latent saved as JSON {"model": name, "latent": [...]} (by this app or the CLI)."""

@@ -99,7 +99,7 @@ class ExportMixin:
         path = Path(path)
         if path.suffix.lower() != ".gif":
             path = path.with_name(path.name + ".gif")
-        frames = self._frame_images(int(size or min(self.export_size, 256)))
+        frames = self._frame_images(int(size or self.export_size))
         duration = max(20, round(1000 / self.timeline.fps.value()))
         loop = self.timeline.loop.isChecked()
         return self._write(path, lambda: export.write_animation(frames, path, duration, loop, optimize=False),

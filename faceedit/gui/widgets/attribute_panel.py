@@ -50,6 +50,7 @@ class AttributePanel(QWidget):
         self.empty.setObjectName("attributeEmpty")
         self.empty.setAccessibleName("No attributes")
         self.empty.setEnabled(False)
+        self.empty.setVisible(False)  # until a model's attributes arrive (not while a model loads)
         self.more = QComboBox()
         self.more.setObjectName("moreAttributesCombo")
         self.more.setAccessibleName("More attributes")

@@ -1,9 +1,10 @@
-"""Choose the square of a photo to encode: drag to move, wheel or slider to resize."""
+"""Choose the square of a photo to encode: drag to move, wheel or slider to resize.  It starts on the
+detected face (``set_faces``); with several, the user picks one in the list or clicks it."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QSlider, QVBoxLayout, QWidget)
 
 MIN_SIDE = 16
@@ -18,6 +19,7 @@ class CropView(QWidget):
     """The photo, scaled to fit, with a movable square; ``boxChanged`` on every change."""
 
     boxChanged = Signal()
+    facePicked = Signal(int)  # a click on a detected face other than the one in the square
 
     def __init__(self, image: QImage, box: tuple[int, int, int] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -30,6 +32,8 @@ class CropView(QWidget):
         self.left, self.top, self.side = box or centre_box(image.width(), image.height())
         self._drag: tuple[QPointF, int, int] | None = None
         self._exact_side: float | None = None  # the side before rounding, while the wheel turns
+        self.faces: list[tuple[int, int, int]] = []  # detected faces' squares, shown dashed
+        self.touched = False  # the user moved or resized the square
 
     def box(self) -> tuple[int, int, int]:
         return int(self.left), int(self.top), int(self.side)
@@ -75,8 +79,23 @@ class CropView(QWidget):
             y = square.top() + square.height() * k / 3
             painter.drawLine(QPointF(x, square.top()), QPointF(x, square.bottom()))
             painter.drawLine(QPointF(square.left(), y), QPointF(square.right(), y))
+        painter.setPen(QPen(QColor(255, 220, 80, 200), 1.5, Qt.PenStyle.DashLine))
+        for left, top, side in self.faces:
+            if (left, top, side) != self.box():
+                painter.drawRect(QRectF(origin.x() + left * scale, origin.y() + top * scale, side * scale, side * scale))
+
+    def _photo_point(self, pos: QPointF) -> QPointF:
+        scale, origin = self._scale()
+        return (pos - origin) / scale
 
     def mousePressEvent(self, event) -> None:
+        p = self._photo_point(event.position())
+        inside = self.left <= p.x() < self.left + self.side and self.top <= p.y() < self.top + self.side
+        for k, (left, top, side) in enumerate(self.faces):
+            if not inside and left <= p.x() < left + side and top <= p.y() < top + side:
+                self.facePicked.emit(k)
+                return
+        self.touched = True
         self._drag = (event.position(), self.left, self.top)
         self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
@@ -97,6 +116,7 @@ class CropView(QWidget):
         the side by a whole pixel, so the exact side is kept between events instead of rounding each one."""
         if self._exact_side is None or round(self._exact_side) != self.side:  # the slider or Centre changed it
             self._exact_side = float(self.side)
+        self.touched = True
         steps = event.angleDelta().y() / 120
         self._exact_side = min(float(self.max_side()), max(float(MIN_SIDE), self._exact_side * 0.95 ** steps))
         self.set_side(round(self._exact_side))
@@ -107,7 +127,7 @@ class CropDialog(QDialog):
     """``CropDialog(image).exec()``; then ``box()`` is (left, top, side) in the photo's pixels."""
 
     def __init__(self, image: QImage, box: tuple[int, int, int] | None = None, parent: QWidget | None = None,
-                 title: str = "Crop the face"):
+                 title: str = "Crop the face", detecting: bool = False):
         super().__init__(parent)
         self.setObjectName("cropDialog")
         self.setAccessibleName("Crop the face")
@@ -124,6 +144,19 @@ class CropDialog(QDialog):
         self.size_slider.setRange(MIN_SIDE, max(MIN_SIDE, self.view.max_side()))
         self.size_slider.setValue(self.view.side)
         self.size_slider.valueChanged.connect(self.view.set_side)
+        self.size_slider.sliderPressed.connect(lambda: setattr(self.view, "touched", True))
+        self.status = QLabel("Looking for faces…" if detecting else "")
+        self.status.setObjectName("cropStatus")
+        self.status.setAccessibleName("Face detection")
+        self.status.setWordWrap(True)
+        self.status.setVisible(detecting)
+        self.face_combo = QComboBox()
+        self.face_combo.setObjectName("cropFaceCombo")
+        self.face_combo.setAccessibleName("Detected faces")
+        self.face_combo.setToolTip("Which detected face to encode (or click a dashed square in the photo)")
+        self.face_combo.setVisible(False)
+        self.face_combo.activated.connect(self.pick_face)
+        self.view.facePicked.connect(self.pick_face)
         self.view.boxChanged.connect(self._sync_slider)
         reset = QPushButton("Centre")
         reset.setObjectName("cropResetButton")
@@ -148,6 +181,10 @@ class CropDialog(QDialog):
         layout.setContentsMargins(16, 16, 16, 12)
         layout.setSpacing(10)
         layout.addWidget(hint)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.face_combo)
+        layout.addLayout(status_row)
         layout.addWidget(self.view, 1)
         layout.addLayout(size_row)
         layout.addWidget(buttons)
@@ -164,3 +201,35 @@ class CropDialog(QDialog):
 
     def box(self) -> tuple[int, int, int]:
         return self.view.box()
+
+    def set_faces(self, faces: list[tuple[tuple[int, int, int], int, bool]]) -> None:
+        """The detector's answer, largest first: each face's square (left, top, side), its width in
+        photo pixels and whether it is too small to edit.  The square moves to the first face that is large enough, unless the
+        user has already moved it."""
+        usable = [box for box, _, small in faces if not small]
+        self.view.faces = usable
+        self.face_combo.clear()
+        for k, (left, top, side) in enumerate(usable):
+            self.face_combo.addItem(f"Face {k + 1} ({side} px)")
+        self.face_combo.setVisible(len(usable) > 1)
+        if usable:
+            self.status.setText("Found a face: the square is on it." if len(usable) == 1 else
+                                f"Found {len(usable)} faces: pick one in the list or click its dashed square.")
+        elif faces:
+            width = max(w for _, w, _ in faces)
+            self.status.setText(f"Face too small ({width} px wide): crop it by hand, "
+                                "or open a larger photo.")
+        else:
+            self.status.setText("No face found: the square starts from the centre; drag it over the face.")
+        self.status.setVisible(True)
+        if usable and not self.view.touched:
+            self.pick_face(0)
+        self.view.update()
+
+    def pick_face(self, index: int) -> None:
+        if 0 <= index < len(self.view.faces):
+            left, top, side = self.view.faces[index]
+            self.view.side = int(min(self.view.max_side(), max(MIN_SIDE, side)))
+            self.view._place(left, top)
+            self._sync_slider()
+            self.face_combo.setCurrentIndex(index)

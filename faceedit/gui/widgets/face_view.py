@@ -1,7 +1,8 @@
-"""The large face: the 64×64 output drawn smoothly upscaled, with a compare-to-original mode."""
+"""The large face: the 64×64 output drawn smoothly upscaled, with a before/after split view (a draggable
+divider) and zoom and pan (wheel or pinch to zoom, drag to pan, double-click to fit)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -11,10 +12,13 @@ SHADOW = QColor(0, 0, 0, 18)
 CAPTION = QColor(255, 255, 255, 230)
 PLACEHOLDER = QColor("#6b6e74")
 MAX_SIDE = 512  # 8× the 64-pixel face; larger only magnifies the blur
+MAX_ZOOM = 8.0
+GRAB = 8  # px either side of the divider that pick it up
 
 
 class FaceView(QWidget):
-    """Shows the current face; ``compare`` (or holding the mouse on it) shows the original instead.
+    """Shows the current face; ``compare`` splits it into before (left of a draggable divider, the
+    original) and after (right); holding the mouse on the unzoomed face shows the original whole.
 
     ``facePainted(seq)`` is emitted after each repaint, with the sequence number of the face shown,
     so a benchmark can time a slider change to the repainted face.
@@ -26,7 +30,9 @@ class FaceView(QWidget):
         super().__init__(parent)
         self.setObjectName("faceView")
         self.setAccessibleName("Face")
-        self.setAccessibleDescription("The edited face. Hold the mouse button on it to see the original.")
+        self.setAccessibleDescription("The edited face. Compare splits it into before and after with a "
+                                      "draggable divider. Wheel or pinch to zoom, drag to pan, "
+                                      "double-click to fit. Hold the mouse button on it to see the original.")
         self.setMinimumSize(280, 280)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -39,6 +45,12 @@ class FaceView(QWidget):
         self._compare = False
         self._holding = False
         self._message = "Loading the model…"
+        self.split = 0.5  # the divider, as a fraction of the face's width (before on its left)
+        self.zoom = 1.0   # 1 fits the face in the view
+        self.pan = QPointF(0, 0)  # offset of the zoomed face's centre, view pixels
+        self._drag: tuple[str, QPointF, QPointF] | None = None  # ("divider" | "pan", start, pan at start)
+        self.setMouseTracking(True)
+        self.grabGesture(Qt.GestureType.PinchGesture)
 
     # --- content -------------------------------------------------------------------------------------
     def set_face(self, rgb: bytes, width: int, height: int, seq: int = 0) -> None:
@@ -85,28 +97,115 @@ class FaceView(QWidget):
         self.update()
 
     def showing_original(self) -> bool:
+        """The original is on screen: the left side of the split, or all of it while the mouse is held."""
         return (self._compare or self._holding) and self._original is not None
 
+    def splitting(self) -> bool:
+        return self._compare and not self._holding and self._original is not None and self._image is not None
+
+    def set_split(self, fraction: float) -> None:
+        self.split = min(1.0, max(0.0, float(fraction)))
+        self.update()
+
+    def divider_x(self) -> float:
+        rect = self.face_rect()
+        return rect.left() + self.split * rect.width()
+
+    # --- zoom and pan ---------------------------------------------------------------------------------
+    def set_zoom(self, zoom: float, about: QPointF | None = None) -> None:
+        """Zoom (1 = fit, up to 8×) keeping the point ``about`` (view pixels; default the centre) still."""
+        zoom = min(MAX_ZOOM, max(1.0, float(zoom)))
+        centre = QPointF(self.width() / 2, self.height() / 2)
+        about = centre if about is None else QPointF(about)
+        k = zoom / self.zoom
+        self.pan = (self.pan + centre - about) * k + about - centre
+        self.zoom = zoom
+        self._clamp_pan()
+        self.update()
+
+    def fit(self) -> None:
+        self.zoom, self.pan = 1.0, QPointF(0, 0)
+        self.update()
+
+    def _clamp_pan(self) -> None:
+        limit = self.fit_rect().width() * (self.zoom - 1) / 2
+        self.pan = QPointF(min(limit, max(-limit, self.pan.x())), min(limit, max(-limit, self.pan.y())))
+
+    def wheelEvent(self, event) -> None:
+        if self._image is None:
+            return
+        self.set_zoom(self.zoom * 1.25 ** (event.angleDelta().y() / 120), event.position())
+        event.accept()
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.set_zoom(self.zoom * (1 + event.value()), event.position())
+            return True
+        if event.type() == QEvent.Type.Gesture:
+            pinch = event.gesture(Qt.GestureType.PinchGesture)
+            if pinch is not None:
+                self.set_zoom(self.zoom * pinch.scaleFactor(), self.mapFromGlobal(pinch.centerPoint().toPoint()))
+                return True
+        return super().event(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.fit()
+
     def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.position()
+        if self.splitting() and abs(pos.x() - self.divider_x()) <= GRAB:
+            self._drag = ("divider", pos, self.pan)
+        elif self.zoom > 1:
+            self._drag = ("pan", pos, self.pan)
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        else:
             self._holding = True
+        self.update()
+
+    def mouseMoveEvent(self, event) -> None:
+        pos = event.position()
+        if self._drag is None:
+            near = self.splitting() and abs(pos.x() - self.divider_x()) <= GRAB
+            self.setCursor(Qt.CursorShape.SplitHCursor if near else
+                           Qt.CursorShape.OpenHandCursor if self.zoom > 1 else Qt.CursorShape.ArrowCursor)
+            return
+        kind, start, pan = self._drag
+        if kind == "divider":
+            rect = self.face_rect()
+            self.set_split((pos.x() - rect.left()) / max(1.0, rect.width()))
+        else:
+            self.pan = pan + pos - start
+            self._clamp_pan()
             self.update()
 
     def mouseReleaseEvent(self, event) -> None:
+        self._drag = None
+        self.unsetCursor()
         if self._holding:
             self._holding = False
             self.update()
 
     # --- painting ----------------------------------------------------------------------------------------
-    def face_rect(self) -> QRectF:
+    def fit_rect(self) -> QRectF:
+        """Where the face is drawn at zoom 1."""
         margin = 20
         side = max(16, min(self.width(), self.height(), MAX_SIDE + 2 * margin) - 2 * margin)
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
+    def face_rect(self) -> QRectF:
+        """Where the face is drawn, zoomed and panned."""
+        fit = self.fit_rect()
+        side = fit.width() * self.zoom
+        centre = fit.center() + self.pan
+        return QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
-        image = self._original if self.showing_original() else self._image
+        split = self.splitting()
+        image = self._image if split else self._original if self.showing_original() else self._image
         if image is None:
             painter.setPen(PLACEHOLDER)
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._message or "No face yet")
@@ -118,16 +217,29 @@ class FaceView(QWidget):
             painter.drawImage(rect, image)
             painter.setPen(QPen(FRAME, 1))
             painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
-            if self.showing_original():
-                self._draw_caption(painter, rect, self._original_label)
+            if split:
+                x = self.divider_x()
+                painter.save()
+                painter.setClipRect(QRectF(rect.left(), rect.top(), x - rect.left(), rect.height()))
+                painter.drawImage(rect, self._original)
+                painter.restore()
+                painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
+                painter.drawLine(QPointF(x, max(0.0, rect.top())), QPointF(x, min(float(self.height()), rect.bottom())))
+                visible = rect.intersected(QRectF(self.rect()))
+                self._draw_caption(painter, visible, self._original_label)
+                self._draw_caption(painter, visible, "Edited", right=True)
+            elif self.showing_original():
+                self._draw_caption(painter, rect.intersected(QRectF(self.rect())), self._original_label)
         painter.end()
         self.painted_seq = self.seq
         self.facePainted.emit(self.seq)
 
-    def _draw_caption(self, painter: QPainter, rect: QRectF, text: str) -> None:
+    def _draw_caption(self, painter: QPainter, rect: QRectF, text: str, right: bool = False) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         metrics = painter.fontMetrics()
-        box = QRectF(rect.left() + 10, rect.top() + 10, metrics.horizontalAdvance(text) + 20, metrics.height() + 8)
+        width = metrics.horizontalAdvance(text) + 20
+        box = QRectF(rect.right() - 10 - width if right else rect.left() + 10, rect.top() + 10, width,
+                     metrics.height() + 8)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 150))
         painter.drawRoundedRect(box, 6, 6)
