@@ -19,6 +19,9 @@ def test_wheel_carries_bundled_models(tmp_path):
         assert f"faceedit/_resources/models/{model}.pt" in names
     assert "training/cli.py" in names and "faceedit/gui/widgets/__init__.py" in names
     assert "faceedit/_resources/icon.png" in names  # the window and Dock icon (faceedit/gui/appearance.py)
+    # the attribute judge (faceedit-train evaluate and calibrate) and the report's targets, as data
+    assert "faceedit/_resources/judge/attributes.pt" in names and "training/targets.json" in names
+    assert {"faceedit/core/__init__.py", "faceedit/formats/project.py", "faceedit/cli/commands.py"} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "faceedit-train = training.cli:main" in text and "faceedit = faceedit.cli:main" in text
