@@ -170,3 +170,12 @@ def test_broken_likelihoods_are_refused_with_one_line(tmp_path, likelihood, mess
 def test_prior_error_is_a_value_error():
     with pytest.raises(PriorError):
         Prior.from_dict({"kind": "gmm"}, 8)
+
+
+def test_an_unknown_likelihood_on_the_command_line_lists_the_valid_names(capsys, tmp_path):
+    from training import cli
+    with pytest.raises(SystemExit) as e:
+        cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m.pt"), "--likelihood", "laplace"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "laplace" in err and "gaussian" in err and "sse" in err
