@@ -334,8 +334,9 @@ def _model_rows() -> list[tuple[str, Path]]:
     return rows
 
 
-def model_summary(path: Path) -> tuple[str, str, str]:
-    """β, KL (nats/image) and PSNR (dB) from a model file's metadata, test split preferred."""
+def model_summary(path: Path) -> tuple[str, str, str, str | None]:
+    """β, KL (nats/image) and PSNR (dB) from a model file's metadata (test split preferred), and a note
+    when its attribute directions have no measured unit (older files)."""
     _, objective, meta = load_network(path)
     metrics = meta.get("metrics") or {}
     split = metrics.get("test") or metrics.get("val") or {}
@@ -344,7 +345,7 @@ def model_summary(path: Path) -> tuple[str, str, str]:
         value = split.get(key)
         return format(value, fmt) if isinstance(value, (int, float)) else "?"
 
-    return format(objective.beta, "g"), number("kl", ".1f"), number("psnr", ".2f")
+    return format(objective.beta, "g"), number("kl", ".1f"), number("psnr", ".2f"), _directions_note(meta)
 
 
 def cmd_models(args) -> int:
@@ -352,30 +353,27 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"faceedit models: no models in {catalog.bundled_dir()} or {catalog.user_models_dir()}", file=sys.stderr)
         return 1
-    lines = []
+    lines, notes = [], []
     for name, path in rows:
         try:
-            beta, kl, psnr = model_summary(path)
+            beta, kl, psnr, note = model_summary(path)
         except ModelFileError as e:
             print(f"faceedit models: warning: {printable(e, 1000)}", file=sys.stderr)
             beta = kl = psnr = "?"
+            note = None
         lines.append((printable(name), f"β={beta}", f"KL={kl}", f"PSNR={psnr}", printable(path, 1000)))
+        if note:
+            notes.append(f"note: {printable(name)}: {note}")
     widths = [max(len(line[c]) for line in lines) for c in range(4)]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
-    for name, path in rows:
-        note = _directions_note(path)
-        if note:
-            print(f"note: {name}: {note}")
+    for note in notes:
+        print(note)
     return 0
 
 
-def _directions_note(path: Path) -> str | None:
+def _directions_note(meta: dict) -> str | None:
     """Older files' attribute directions have no measured unit; say so where the models are listed."""
-    try:
-        meta = load_network(path)[2]
-    except ModelFileError:
-        return None
     if meta.get("attribute_directions") is not None and meta.get("attribute_scales") is None:
         return ("its attribute directions are unscaled (made before FaceEdit measured what +1 means); "
                 "run 'faceedit-train calibrate' on it to scale them")
