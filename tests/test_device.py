@@ -51,13 +51,13 @@ def test_device_errors_become_one_line():
 
 
 def test_the_cli_prints_a_device_error_as_one_line(monkeypatch, capsys, tmp_path):
-    from faceedit.cli import commands
+    from faceedit.cli import commands, inputs
     from training import cli as train_cli
 
     def oom(*a, **k):
         raise RuntimeError(MPS_OOM)
 
-    monkeypatch.setattr(commands, "load_model", oom)
+    monkeypatch.setattr(inputs, "load_model", oom)
     assert commands.main(["generate", "--model", "beta1", "--n", "1", "--out", str(tmp_path / "f.png")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "out of Apple GPU (MPS) memory" in err and "Traceback" not in err
