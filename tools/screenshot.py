@@ -38,6 +38,22 @@ w.timeline.set_frame(int(os.environ.get("FRAME", "30")))
 w.attribute_panel.slider("Young").setValue(390)
 spin(lambda: w.face_settled() and not w.engine.pending())
 pump(0.5)
+if os.environ.get("PHOTO"):  # then a photo, cropped where the detector puts the face, smiling
+    from faceedit.gui.open_actions import face_squares
+    from faceedit.gui.widgets.pixels import image_bytes
+    import numpy as np
+
+    def first_face(image, path):
+        data, width, height = image_bytes(image)
+        return face_squares(np.frombuffer(data, np.uint8).reshape(height, width, 3))[0][0]
+    w.ask_crop = first_face
+    w.open_path(os.environ["PHOTO"])
+    spin(lambda: w.document.current_photo() is not None and w.state.start.photo is not None)
+    w.attribute_panel.slider("Smiling").setValue(int(os.environ.get("SMILE", "200")))
+    spin(lambda: w.face_settled() and not w.engine.pending())
+    if os.environ.get("COMPARE"):
+        w.compare_action.setChecked(True)
+    pump(0.5)
 if os.environ.get("GRAB"):
     w.grab().save(out)
 else:

@@ -251,9 +251,7 @@ def _edit_photo(args, out: Path, fmt: str | None, as_latent: bool) -> int:
         elif args.face_only:
             save_image(to_pil(render(model, z)[0], args.size), tmp, fmt)
         else:
-            image = photo.to_image(session.render(z), with_alpha=fmt != "JPEG")
-            image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}),
-                       **photo.save_options())
+            save_image(photo.to_image(session.render(z), with_alpha=fmt != "JPEG"), tmp, fmt, **photo.save_options())
     print(f"wrote {out}")
     return 0
 

@@ -7,12 +7,15 @@ and one saturating add over that region only.  A zero residual leaves every pixe
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from faceedit.core.faces import Face
 
 FACE = 64  # the model's face side
+PREVIEW_SIDE = 1600  # the editor composites each edit onto a copy of the photo at most this long
 
 
 def soft_mask(size: int = FACE, inner: float = 0.72, outer: float = 0.94) -> np.ndarray:
@@ -53,8 +56,11 @@ class Composite:
 
     def residual(self, edited: np.ndarray, original: np.ndarray) -> np.ndarray:
         """decode(z_edited) − decode(z) for two 64×64×3 images (uint8 or float in 0–255), masked."""
-        d = edited.astype(np.float32) - original.astype(np.float32)
-        return d * self.mask[..., None]
+        return self.masked(edited.astype(np.float32) - original.astype(np.float32))
+
+    def masked(self, difference: np.ndarray) -> np.ndarray:
+        """A 64×64×3 difference of decoded faces (0–255 units) under the soft mask."""
+        return np.asarray(difference, dtype=np.float32) * self.mask[..., None]
 
     def apply(self, residual: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The photo plus the upsampled masked residual (64×64×3, 0–255 units).  Writes only the face
@@ -74,3 +80,35 @@ class Composite:
             up = cv2.resize(up, (self._grid[0] * self._step, self._grid[1] * self._step), interpolation=cv2.INTER_LINEAR)
         cv2.add(self.photo[ry0:ry1, rx0:rx1], up[:ry1 - ry0, :rx1 - rx0], dst=out[ry0:ry1, rx0:rx1], dtype=cv2.CV_8U)
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoScene:
+    """A photo as the editor shows it (``rgb``, at most ``PREVIEW_SIDE`` pixels long) and its face there.
+
+    ``scale`` is preview pixels per pixel of the photo as it was opened; ``face.scaled(1 / scale)``
+    is the face in that photo, and ``face.scaled(W / rgb.shape[1])`` in a copy W pixels wide."""
+
+    rgb: np.ndarray  # H×W×3 uint8, C-contiguous
+    face: Face
+    scale: float = 1.0
+
+    @property
+    def width(self) -> int:
+        return self.rgb.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.rgb.shape[0]
+
+
+def preview_scene(rgb: np.ndarray, face: Face, max_side: int = PREVIEW_SIDE) -> PhotoScene:
+    """The photo reduced (area-averaged) to at most ``max_side`` on its long side, and its face there."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        scale = size[0] / width
+        face = face.scaled(scale)
+    return PhotoScene(np.ascontiguousarray(rgb, dtype=np.uint8), face, scale)

@@ -50,8 +50,9 @@ def _opened(path: Path, max_pixels: int):
 
 
 def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open any image Pillow reads, upright (EXIF orientation applied), as RGB."""
-    with _opened(Path(path), max_pixels) as im:
+    """Open any image Pillow reads (a path, or a binary file object), upright (EXIF orientation
+    applied), as RGB."""
+    with _opened(path if hasattr(path, "read") else Path(path), max_pixels) as im:
         im.draft("RGB", (IMAGE_SIZE * 8, IMAGE_SIZE * 8))  # fast JPEG downscale while decoding
         return to_rgb(ImageOps.exif_transpose(im))
 
@@ -87,10 +88,10 @@ class FullPhoto:
 
 
 def open_full_photo(path: str | os.PathLike, keep_gps: bool = False, max_pixels: int = MAX_PIXELS) -> FullPhoto:
-    """Open a photo at full resolution for a full-photo edit: EXIF orientation applied, any mode
+    """Open a photo (a path, or a binary file object) at full resolution for a full-photo edit: EXIF orientation applied, any mode
     (grey, CMYK, 16-bit, palette, alpha) turned into 8-bit RGB (+ alpha), the ICC profile and EXIF
     kept for the output, GPS dropped unless ``keep_gps``."""
-    path = Path(path)
+    path = path if hasattr(path, "read") else Path(path)
     with _opened(path, max_pixels) as im:
         mode = im.mode
         icc = im.info.get("icc_profile") if mode not in ("CMYK", "YCbCr", "LAB") else None

@@ -166,10 +166,11 @@ def image_format(path: Path) -> str:
     return fmt
 
 
-def save_image(image: Image.Image, path: Path, fmt: str) -> None:
-    """Save (not atomic by itself: call it on a ``staged`` path)."""
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    image.save(path, format=fmt, **options)
+def save_image(image: Image.Image, path: Path, fmt: str, **options) -> None:
+    """Save (not atomic by itself: call it on a ``staged`` path); ``options`` (an ICC profile, EXIF)
+    go to Pillow."""
+    quality = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    image.save(path, format=fmt, **quality, **options)
 
 
 def save_animation(images: Sequence[Image.Image], path: Path, fmt: str, duration_ms: int, loop: bool = True,
@@ -197,9 +198,9 @@ def save_frames(folder: Path, images: Iterable[Image.Image], records: Iterable[d
 # ---------------------------------------------------------------------------------------------
 # Whole writes (what the editor calls)
 
-def write_image(image: Image.Image, path: Path) -> None:
+def write_image(image: Image.Image, path: Path, **options) -> None:
     with staged(Path(path), folder=False) as tmp:
-        save_image(image, tmp, image_format(Path(path)))
+        save_image(image, tmp, image_format(Path(path)), **options)
 
 
 def write_animation(images: Sequence[Image.Image], path: Path, duration_ms: int, loop: bool = True,

@@ -137,6 +137,13 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     w.fit_action = _action(w, "fitFaceAction", "Fit Face", w.face_view.fit, "Ctrl+9",
                            "Zoom the face back to fit (or double-click it)")
     view_menu.addAction(w.fit_action)
+    w.whole_photo_action = _action(w, "wholePhotoAction", "Whole Photo", None, "Ctrl+Shift+P",
+                                   "For a photo: show the edit put back into the whole photo, at its own "
+                                   "resolution (off: the VAE's 64-pixel face only)")
+    w.whole_photo_action.setCheckable(True)
+    w.whole_photo_action.setChecked(w.document.show_photo)
+    w.whole_photo_action.toggled.connect(w.set_show_photo)
+    view_menu.addAction(w.whole_photo_action)
     model_menu = menus.addMenu("&Model")
     model_menu.setObjectName("modelMenu")
     model_menu.addAction(w.open_model_action)

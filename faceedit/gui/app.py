@@ -56,6 +56,7 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
         self.settings = settings if settings is not None else open_settings()
         self.engine = Engine(device, self)
         self.document = EditorDocument(self.engine, self)
+        self.document.show_photo = app_settings.whole_photo(self.settings)
         # the model loads in the worker while the widgets are built
         self.document.start(str(model or catalog.default_model() or ""))
         self._closing = False
@@ -251,6 +252,7 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
                 self.latent_panel.set_reset_values(snapshot.start.latent)
             label = "Original photo" if snapshot.start.photo is not None else "Start face"
             self.face_view.set_original(snapshot.start.image, label)
+            self._show_photo_original()
         edited = not np.array_equal(snapshot.latent, snapshot.start.latent)
         text = f"{snapshot.start.label} · edited" if edited else snapshot.start.label
         if text != self.face_caption.text():  # only on change: the slider hot path stays cheap
@@ -259,9 +261,41 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
             self.face_view.set_face(*shown.image, seq=shown.seq)
 
     def _show_face(self, decoded: Decoded) -> None:
-        face = decoded.face
+        face, photo = decoded.face, decoded.photo
+        if photo is not None:
+            self.face_view.set_photo(photo.rgb, photo.width, photo.height)
+        elif self.document.photo_scene() is None and self.face_view.showing_photo():
+            self.face_view.set_photo(None)
+            self._name_export()
         self.face_view.set_face(face.rgb, face.width, face.height, decoded.seq)
         self._last_decode_ms = decoded.seconds * 1000
+
+    def _show_photo_original(self) -> None:
+        """The whole photo for compare, while the face is shown in it (else the face alone)."""
+        scene = self.document.photo_scene()
+        if scene is None:
+            self.face_view.set_photo_original(None)
+            self.face_view.set_photo(None)
+        else:
+            rgb = scene.rgb.tobytes()
+            self.face_view.set_photo_original(rgb, scene.width, scene.height)
+            if not self.face_view.showing_photo():
+                self.face_view.set_photo(rgb, scene.width, scene.height)  # until the edit's decode arrives
+        self._name_export()
+
+    def _name_export(self) -> None:
+        """Export writes the whole photo while one is shown, else the face: the action says which."""
+        photo = self.face_view.showing_photo()
+        self.export_action.setText("Export Photo…" if photo else "Export Face…")
+        self.export_action.setToolTip("Save the whole edited photo at its own resolution" if photo else
+                                      "Save the face as PNG or JPEG at the chosen size")
+
+    def set_show_photo(self, on: bool) -> None:
+        """View ▸ Whole Photo: a photo's edit in the whole photo, or the VAE's face alone."""
+        self.document.set_show_photo(on)
+        self.settings.setValue("view/wholePhoto", bool(on))
+        self._show_photo_original()
+        self.face_view.fit()
 
     def _show_thumbnails(self, key_ids: list[int], icons: list) -> None:
         for key_id, icon in zip(key_ids, icons):

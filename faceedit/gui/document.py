@@ -71,6 +71,7 @@ class Photo:
     box: tuple[int, int, int] | None = None  # the square of the photo that was encoded
     data: bytes | None = None  # the photo file, once read for a project (or as a project embedded it)
     on_disk: bool = True  # False: it came embedded in a project, and ``path`` is only its name
+    scene: object = None  # the PhotoScene the edit is put back into (None: the face alone is shown)
 
     @property
     def name(self) -> str:
@@ -97,6 +98,14 @@ class Shown:
     seq: int  # the face's sequence number, when ``image`` is given
     live: str | None  # "latent" or "attribute": that panel already shows the snapshot
     sync: bool  # whether the panels should be set from the snapshot
+
+
+def photo_scene(photo, box: tuple[int, int, int]):
+    """The PhotoScene of an upright RGB PIL photo and the square ``box`` (left, top, side) encoded from it."""
+    from faceedit.core.composite import preview_scene
+    from faceedit.core.faces import face_from_crop
+
+    return preview_scene(np.asarray(photo.convert("RGB")), face_from_crop(*box))
 
 
 def face_image(face: Face) -> QImage:
@@ -154,6 +163,8 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
         self.photos: list[Photo] = []
         self.switching = False
         self.closed = False
+        self.show_photo = True  # a photo's edit is shown in the whole photo (False: the VAE face only)
+        self.photo_edit: Decoded | None = None  # the newest face decoded with its photo
         self._gesture = 0
         self._startup_source = ""
         engine.modelLoaded.connect(self._on_model_loaded)
@@ -266,6 +277,8 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
         self.modelChanged.emit(info, first)
 
     def _on_face(self, decoded: Decoded) -> None:
+        if decoded.photo is not None:
+            self.photo_edit = decoded
         self.faceDecoded.emit(decoded)
         if self.state is not None and self.state.start.image is None \
                 and np.array_equal(decoded.latent, self.state.start.latent):
@@ -281,7 +294,7 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
             self.photos.append(photo)
             self.photoAdded.emit(photo)
         photo.crop = encoded.photo
-        start = Start(encoded.latent, photo.image, photo.name, photo=encoded.photo)
+        start = Start(encoded.latent, photo.image, photo.name, photo=encoded.photo, scene=photo.scene)
         self._push(f"Open {photo.name}", Snapshot(self.state.source, encoded.latent, start),
                    image=face_tuple(encoded.face))
 
@@ -354,8 +367,30 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
         seq = self.engine.claim_face() if image is not None else 0
         new_start = previous is None or previous.start is not snapshot.start
         self.stateChanged.emit(Shown(snapshot, new_start, image, seq, live, sync))
-        if image is None:
-            self.engine.decode(snapshot.latent)
+        scene = self.photo_scene()
+        if image is None or scene is not None:
+            self.engine.decode(snapshot.latent, scene, snapshot.start.latent)
+
+    def photo_scene(self):
+        """The PhotoScene the face is shown in, or None when the face is shown alone."""
+        if self.state is None or not self.show_photo:
+            return None
+        return self.state.start.scene
+
+    def current_photo(self) -> tuple[Photo, np.ndarray] | None:
+        """The photo the face is shown in and the edit (decode(latent) − decode(start), 64×64×3) of the
+        current face, or None while there is none or its decode is still on its way."""
+        scene, edit = self.photo_scene(), self.photo_edit
+        if scene is None or edit is None or not np.array_equal(edit.latent, self.state.latent):
+            return None
+        photo = next((p for p in self.photos if p.scene is scene), None)
+        return None if photo is None else (photo, edit.difference)
+
+    def set_show_photo(self, on: bool) -> None:
+        """Show a photo's edit in the whole photo (the default) or the VAE's face alone."""
+        self.show_photo = bool(on)
+        if self.state is not None and self.state.start.scene is not None:
+            self.engine.decode(self.state.latent, self.photo_scene(), self.state.start.latent)
 
     def undo(self) -> None:
         """Undo (not while a model loads: its answer is built on the face as it was when asked)."""
@@ -433,7 +468,7 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
         """Encode an upright PIL photo's square ``box`` in the worker; it becomes the start face."""
         path, box = os.path.abspath(path), tuple(box)
         same = next((p for p in self.photos if os.path.abspath(p.path) == path and p.box == box), None)
-        self.engine.encode_photo(photo, box, context=same or Photo(path, shown, box=box))
+        self.engine.encode_photo(photo, box, context=same or Photo(path, shown, box=box, scene=photo_scene(photo, box)))
 
     def open_latent(self, path) -> bool:
         """A latent saved as JSON {"model": name, "latent": [...]} (by this app or the CLI)."""

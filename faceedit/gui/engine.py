@@ -25,6 +25,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from faceedit.formats import catalog
+from faceedit.core.composite import Composite
 from faceedit.core.device import describe, device_error, pick_face_device, seconds_per_face
 from faceedit.core.facemodel import FaceModel
 from faceedit.core.images import crop_to_tensor, to_rgb_bytes
@@ -97,6 +98,8 @@ class _Worker(QObject):
         self._cache_keys: dict[str, str] = {}  # source (a name) -> its cache key, for a folder that vanished
         self._generation = 0
         self._batches: dict[str, object] = {}  # lane -> running generator
+        self._composites: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # PhotoScene → Composite
+        self._photo_base: tuple[tuple, np.ndarray] | None = None  # (generation, start latent), its face
 
     # --- the loop -------------------------------------------------------------------------------
     @Slot()
@@ -254,7 +257,23 @@ class _Worker(QObject):
         z = request.args["latent"]
         face = self._faces(torch.as_tensor(z).unsqueeze(0), self._face_model())[0]
         self._inbox.face_decodes += 1
-        return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation)
+        scene = request.args.get("scene")
+        if scene is None:
+            return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation)
+        difference = _pixels(face) - self._photo_base_face(request.args["start"])
+        composite = self._composites.get(scene)
+        if composite is None:
+            composite = self._composites[scene] = Composite(scene.rgb, scene.face)
+        photo = Face(composite.apply(composite.masked(difference)).tobytes(), scene.width, scene.height)
+        return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation, photo, difference)
+
+    def _photo_base_face(self, start: np.ndarray) -> np.ndarray:
+        """The start latent's face (float32 pixels), decoded once per model and start."""
+        key = (self._generation, start.tobytes())
+        if self._photo_base is None or self._photo_base[0] != key:
+            face = self._faces(torch.as_tensor(start).unsqueeze(0), self._face_model())[0]
+            self._photo_base = key, _pixels(face)
+        return self._photo_base[1]
 
     def _do_encode(self, request: Request) -> Encoded:
         start = time.perf_counter()
@@ -282,6 +301,10 @@ class _Worker(QObject):
             ts = [i / (count - 1) for i in range(count)] if count > 1 else [0.0]
             return torch.stack([interpolate_path(keys, t, args["method"]) for t in ts])
         raise ValueError(f"unknown batch request {request.kind!r}")
+
+
+def _pixels(face: Face) -> np.ndarray:
+    return np.frombuffer(face.rgb, np.uint8).reshape(face.height, face.width, 3).astype(np.float32)
 
 
 def _info(model: FaceModel, source: str, generation: int) -> ModelInfo:
@@ -377,8 +400,11 @@ class Engine(QObject):
                           carry=[np.asarray(c) for c in carry], default_face=default_face,
                           purpose=purpose, context=context)
 
-    def decode(self, latent) -> int:
-        return self._post(Lane.FACE, Kind.DECODE, latent=np.array(latent, dtype=np.float32))
+    def decode(self, latent, scene=None, start=None) -> int:
+        """Decode one face; with a ``PhotoScene`` and the start latent, also put the edit
+        (decode(latent) − decode(start)) back into the photo."""
+        args = {} if scene is None else {"scene": scene, "start": np.array(start, dtype=np.float32)}
+        return self._post(Lane.FACE, Kind.DECODE, latent=np.array(latent, dtype=np.float32), **args)
 
     def encode_photo(self, image, box=None, context=None) -> int:
         """``image``: an upright RGB PIL image with ``box`` (left, top, side; None: the centre square),

@@ -2,6 +2,7 @@
 the writing (all or nothing, shared with the CLI)."""
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -33,10 +34,53 @@ class ExportMixin:
         return f"{name}-face{suffix}"
 
     def export_face_dialog(self) -> None:
+        """Export the face; while a photo is shown whole, the whole edited photo."""
+        if self.face_view.showing_photo():
+            photo = self.document.current_photo()
+            name = f"{Path(photo[0].name).stem if photo else 'photo'}-edited.jpg"
+            path = self.ask_save_path("Export photo", name, "JPEG image (*.jpg *.jpeg);;PNG image (*.png);;"
+                                      "WebP image (*.webp);;TIFF image (*.tif *.tiff)")
+            if path:
+                self.export_photo(path)
+            return
         path = self.ask_save_path("Export face", self._suggested_name(".png"),
                                   "PNG image (*.png);;JPEG image (*.jpg *.jpeg)")
         if path:
             self.export_face(path)
+
+    def export_photo(self, path: str | os.PathLike, width: int | None = None) -> bool:
+        """The whole photo with the edit put back, at the photo's own resolution (or ``width`` pixels
+        wide), read again from the file; EXIF (without GPS) and the ICC profile are kept."""
+        from faceedit.core.composite import Composite
+        from faceedit.core.images import PhotoError, open_full_photo
+
+        title = "Could not export the photo"
+        current = self.document.current_photo()
+        if current is None:
+            self.show_error(title, "The edited photo is still being computed; try again in a moment.")
+            return False
+        photo, difference = current
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".jpg")
+        try:
+            fmt = export.image_format(path)
+            data = photo.read_data()
+            full = open_full_photo(io.BytesIO(data) if data else photo.path)
+        except export.ExportError as e:
+            self.show_error(title, f"{e}.")
+            return False
+        except PhotoError as e:
+            self.show_error(title, f"The photo could not be read again: {e}\n\nYour work is unchanged.")
+            return False
+        scene = photo.scene
+        composite = Composite(full.rgb, scene.face.scaled(full.rgb.shape[1] / scene.width))
+        image = full.to_image(composite.apply(composite.masked(difference)), with_alpha=fmt != "JPEG")
+        if width and width != image.width:
+            image = image.resize((int(width), max(1, round(image.height * width / image.width))),
+                                 Image.Resampling.LANCZOS)
+        return self._write(path, lambda: export.write_image(image, path, **full.save_options()),
+                           title, f"Saved {path.name} ({image.width} × {image.height})")
 
     def export_face(self, path: str | os.PathLike, size: int | None = None) -> bool:
         """Save the face as PNG or JPEG (by the file's suffix; none means PNG) at 64, 256 or 512 px."""

@@ -18,6 +18,7 @@ class Start:
     image: QImage | None = None  # what "compare" shows: the photo crop, or the decoded start face
     label: str = ""
     photo: np.ndarray | None = None  # the 3×64×64 uint8 crop when the start is a photo
+    scene: object = None  # and its PhotoScene (the photo at preview size, its face), when known
 
 
 @dataclass(frozen=True, eq=False)

@@ -115,6 +115,10 @@ class Decoded:
     face: Face
     seconds: float
     generation: int
+    # With a photo: the photo (at preview size) with the edit put back, and the edit itself as
+    # decode(latent) − decode(start latent), 64×64×3 float32 in 0–255 units, for a full-size export.
+    photo: Face | None = None
+    difference: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ recovery are ``faceedit.gui.project_actions``.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,10 +134,11 @@ class ProjectMixin:
         if project.start_crop is not None and project.photo is not None:
             source = project.photo
             photo = Photo(source.path or source.name, image, project.start_crop, box=source.box, data=source.data,
-                          on_disk=source.path is not None)
+                          on_disk=source.path is not None, scene=_scene_of(source))
             self.photos.append(photo)
             self.photoAdded.emit(photo)
-        start = Start(result.kept[1], image, project.start_label, photo=project.start_crop)
+        start = Start(result.kept[1], image, project.start_label, photo=project.start_crop,
+                      scene=photo.scene if project.start_crop is not None and project.photo is not None else None)
         amounts = {name: value for name, value in project.amounts.items() if name in info.attributes}
         if self.key_order:
             self.take_keyframes(list(self.key_order))
@@ -164,3 +166,18 @@ class ProjectMixin:
         model = context.project.model
         return ("Could not open the project",
                 f"{Path(context.path).name} needs the model {model!r}, which could not be opened: {failure.message}")
+
+
+def _scene_of(source):
+    """The PhotoScene of a project's photo (embedded, else on disk), or None when it cannot be read
+    (the face is then shown alone)."""
+    from faceedit.core.images import PhotoError, open_photo
+    from faceedit.gui.document import photo_scene
+
+    if source.box is None:
+        return None
+    try:
+        photo = open_photo(io.BytesIO(source.data) if source.data else source.path)
+    except (PhotoError, TypeError):
+        return None
+    return photo_scene(photo, source.box)

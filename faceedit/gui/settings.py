@@ -24,6 +24,11 @@ def export_size(settings: QSettings) -> int:
     return size if size in EXPORT_SIZES else 512
 
 
+def whole_photo(settings: QSettings) -> bool:
+    """View ▸ Whole Photo (on unless the user turned it off)."""
+    return str(settings.value("view/wholePhoto", True)).lower() not in ("false", "0")
+
+
 def temperature(settings: QSettings) -> float:
     return float(settings.value("random/temperature", 0.8) or 0.8)
 

@@ -1,5 +1,6 @@
-"""The large face: the 64×64 output drawn smoothly upscaled, with a before/after split view (a draggable
-divider) and zoom and pan (wheel or pinch to zoom, drag to pan, double-click to fit)."""
+"""The large face: the 64×64 output drawn smoothly upscaled, or, for a photo, the whole photo with the
+edit put back; with a before/after split view (a draggable divider) and zoom and pan (wheel or pinch to
+zoom, drag to pan, double-click to fit)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
@@ -11,7 +12,7 @@ FRAME = QColor("#c9c9c4")
 SHADOW = QColor(0, 0, 0, 18)
 CAPTION = QColor(255, 255, 255, 230)
 PLACEHOLDER = QColor("#6b6e74")
-MAX_SIDE = 512  # 8× the 64-pixel face; larger only magnifies the blur
+MAX_MAGNIFY = 8.0  # at zoom 1 a picture is drawn at most 8× its own size (the 64-pixel face: 512)
 MAX_ZOOM = 8.0
 GRAB = 8  # px either side of the divider that pick it up
 
@@ -42,6 +43,8 @@ class FaceView(QWidget):
         self.painted_seq = 0
         self._original: QImage | None = None
         self._original_label = "Original"
+        self._photo: QImage | None = None  # the edited photo; while set, it is shown instead of the face
+        self._photo_original: QImage | None = None
         self._compare = False
         self._holding = False
         self._message = "Loading the model…"
@@ -78,6 +81,32 @@ class FaceView(QWidget):
         if self.showing_original():
             self.update()
 
+    def set_photo(self, rgb: bytes | None, width: int = 0, height: int = 0) -> None:
+        """Show the whole photo with the edit put back (packed RGB888), or None for the face alone."""
+        self._photo = None if rgb is None else QImage(rgb, width, height, 3 * width, QImage.Format.Format_RGB888)
+        self._photo_bytes = rgb  # QImage does not own the bytes
+        self.update()
+
+    def set_photo_original(self, rgb: bytes | None, width: int = 0, height: int = 0) -> None:
+        """The photo as it was opened, for compare (packed RGB888)."""
+        self._photo_original = None if rgb is None else QImage(rgb, width, height, 3 * width,
+                                                               QImage.Format.Format_RGB888)
+        self._photo_original_bytes = rgb
+        if self.showing_original():
+            self.update()
+
+    def showing_photo(self) -> bool:
+        return self._photo is not None
+
+    def photo_size(self) -> tuple[int, int] | None:
+        return None if self._photo is None else (self._photo.width(), self._photo.height())
+
+    def _pictures(self) -> tuple[QImage | None, QImage | None]:
+        """(edited, original): the photo pair while a photo is shown, else the face pair."""
+        if self._photo is not None:
+            return self._photo, self._photo_original
+        return self._image, self._original
+
     def has_face(self) -> bool:
         return self._image is not None
 
@@ -98,10 +127,11 @@ class FaceView(QWidget):
 
     def showing_original(self) -> bool:
         """The original is on screen: the left side of the split, or all of it while the mouse is held."""
-        return (self._compare or self._holding) and self._original is not None
+        return (self._compare or self._holding) and self._pictures()[1] is not None
 
     def splitting(self) -> bool:
-        return self._compare and not self._holding and self._original is not None and self._image is not None
+        edited, original = self._pictures()
+        return self._compare and not self._holding and original is not None and edited is not None
 
     def set_split(self, fraction: float) -> None:
         self.split = min(1.0, max(0.0, float(fraction)))
@@ -128,8 +158,9 @@ class FaceView(QWidget):
         self.update()
 
     def _clamp_pan(self) -> None:
-        limit = self.fit_rect().width() * (self.zoom - 1) / 2
-        self.pan = QPointF(min(limit, max(-limit, self.pan.x())), min(limit, max(-limit, self.pan.y())))
+        fit = self.fit_rect()
+        x, y = fit.width() * (self.zoom - 1) / 2, fit.height() * (self.zoom - 1) / 2
+        self.pan = QPointF(min(x, max(-x, self.pan.x())), min(y, max(-y, self.pan.y())))
 
     def wheelEvent(self, event) -> None:
         if self._image is None:
@@ -189,23 +220,27 @@ class FaceView(QWidget):
 
     # --- painting ----------------------------------------------------------------------------------------
     def fit_rect(self) -> QRectF:
-        """Where the face is drawn at zoom 1."""
+        """Where the picture (the face, or the photo) is drawn at zoom 1: as large as fits, up to 8×."""
         margin = 20
-        side = max(16, min(self.width(), self.height(), MAX_SIDE + 2 * margin) - 2 * margin)
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        picture = self._pictures()[0] or self._pictures()[1]
+        w, h = (picture.width(), picture.height()) if picture is not None else (64, 64)
+        room_w, room_h = max(16, self.width() - 2 * margin), max(16, self.height() - 2 * margin)
+        k = min(room_w / w, room_h / h, MAX_MAGNIFY)
+        return QRectF((self.width() - w * k) / 2, (self.height() - h * k) / 2, w * k, h * k)
 
     def face_rect(self) -> QRectF:
-        """Where the face is drawn, zoomed and panned."""
+        """Where the picture is drawn, zoomed and panned."""
         fit = self.fit_rect()
-        side = fit.width() * self.zoom
+        w, h = fit.width() * self.zoom, fit.height() * self.zoom
         centre = fit.center() + self.pan
-        return QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
+        return QRectF(centre.x() - w / 2, centre.y() - h / 2, w, h)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
         split = self.splitting()
-        image = self._image if split else self._original if self.showing_original() else self._image
+        edited, original = self._pictures()
+        image = edited if split else original if self.showing_original() else edited
         if image is None:
             painter.setPen(PLACEHOLDER)
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._message or "No face yet")
@@ -221,18 +256,21 @@ class FaceView(QWidget):
                 x = self.divider_x()
                 painter.save()
                 painter.setClipRect(QRectF(rect.left(), rect.top(), x - rect.left(), rect.height()))
-                painter.drawImage(rect, self._original)
+                painter.drawImage(rect, original)
                 painter.restore()
                 painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
                 painter.drawLine(QPointF(x, max(0.0, rect.top())), QPointF(x, min(float(self.height()), rect.bottom())))
                 visible = rect.intersected(QRectF(self.rect()))
-                self._draw_caption(painter, visible, self._original_label)
+                self._draw_caption(painter, visible, self._before_label())
                 self._draw_caption(painter, visible, "Edited", right=True)
             elif self.showing_original():
-                self._draw_caption(painter, rect.intersected(QRectF(self.rect())), self._original_label)
+                self._draw_caption(painter, rect.intersected(QRectF(self.rect())), self._before_label())
         painter.end()
         self.painted_seq = self.seq
         self.facePainted.emit(self.seq)
+
+    def _before_label(self) -> str:
+        return "Original photo" if self._photo is not None else self._original_label
 
     def _draw_caption(self, painter: QPainter, rect: QRectF, text: str, right: bool = False) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
