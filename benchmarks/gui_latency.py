@@ -10,6 +10,10 @@ picks for the face that follows the slider (faceedit.core.device.pick_face_devic
 overrides it).
 
     python benchmarks/gui_latency.py [--values 500] [--cold-runs 3] [--device auto|cpu|mps|cuda]
+                                     [--photo PHOTO.jpg]
+
+``--photo`` also times the slider with that photo open and shown whole (View ▸ Whole Photo): each
+repaint then shows the photo (at most 1600 px long) with the edit put back.
 
 Targets on a 2-core CPU: p95 ≤ 8 ms, cold start ≤ 3 s.
 """
@@ -72,7 +76,25 @@ def run_event_loop_until(deadline: float) -> None:
         loop.exec()
 
 
-def slider_latency(values: int, pace_hz: float | None) -> dict:
+def open_photo(app, window, path: str) -> None:
+    """Open ``path`` with the crop on the largest detected face (the centre square if none)."""
+    import numpy as np
+
+    from faceedit.gui.open_actions import face_squares
+    from faceedit.gui.widgets.pixels import image_bytes
+
+    def largest_face(image, _path):
+        data, width, height = image_bytes(image)
+        found = face_squares(np.frombuffer(data, np.uint8).reshape(height, width, 3))
+        side = min(width, height)
+        return found[0][0] if found else ((width - side) // 2, (height - side) // 2, side)
+    window.ask_crop = largest_face
+    if not window.open_path(path):
+        raise SystemExit(f"could not open {path}")
+    wait(app, lambda: window.document.current_photo() is not None and not window.engine.pending())
+
+
+def slider_latency(values: int, pace_hz: float | None, photo: str | None = None) -> dict:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from faceedit.gui.app import MainWindow
@@ -83,6 +105,8 @@ def slider_latency(values: int, pace_hz: float | None) -> dict:
     window.resize(1320, 860)
     window.show()
     wait(app, lambda: window.face_settled() and not window.engine.pending())
+    if photo:
+        open_photo(app, window, photo)
     dim = window.latent_panel.order()[0]
     slider = window.latent_panel.slider(dim)
     paints: list[tuple[int, float]] = []
@@ -114,7 +138,8 @@ def slider_latency(values: int, pace_hz: float | None) -> dict:
         latencies.append((paints[j][1] - start) * 1000)
     result = {"events": len(sent), "decodes": window.engine.face_decodes - decodes_before,
               "paints": len(paints), "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-              "max": max(latencies), "decode": statistics.median(decode_ms), "device": window.info.device}
+              "max": max(latencies), "decode": statistics.median(decode_ms), "device": window.info.device,
+              "shown": "x".join(map(str, window.face_view.photo_size() or (64, 64)))}
     window.close()
     return result
 
@@ -161,15 +186,19 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=500)
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--device", help="auto (default), cpu, mps or cuda; sets FACEEDIT_DEVICE")
+    parser.add_argument("--photo", help="also time the slider with this photo shown whole")
     args = parser.parse_args()
     if args.device:
         os.environ["FACEEDIT_DEVICE"] = args.device
     single_face_choice()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FACEEDIT_SETTINGS"] = os.path.join(tmp, "settings.ini")
-        for label, pace in (("as fast as events allow", None), ("paced at 120 Hz", 120.0)):
-            r = slider_latency(args.values, pace)
-            print(f"slider → repainted face, {label}: {r['events']} values, {r['decodes']} decodes, "
+        runs = [(label, pace, None) for label, pace in (("as fast as events allow", None), ("paced at 120 Hz", 120.0))]
+        if args.photo:
+            runs += [(f"{label}, photo shown whole", pace, args.photo) for label, pace, _ in runs]
+        for label, pace, photo in runs:
+            r = slider_latency(args.values, pace, photo)
+            print(f"slider → repainted {r['shown']} picture, {label}: {r['events']} values, {r['decodes']} decodes, "
                   f"{r['paints']} repaints; p50 {r['p50']:.2f} ms, p95 {r['p95']:.2f} ms, max {r['max']:.1f} ms "
                   f"(one decode in the worker: median {r['decode']:.2f} ms; device {r['device']})")
     times = cold_start(args.cold_runs)

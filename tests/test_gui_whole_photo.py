@@ -103,3 +103,19 @@ def test_export_of_a_photo_that_vanished_says_so(qtbot, window, photo_open, erro
 def test_export_photo_with_an_unknown_type_is_refused(window, photo_open, errors, tmp_path):
     assert not window.export_photo(tmp_path / "out.xyz")
     assert errors and "unknown image type" in errors[-1][1]
+
+
+def test_a_project_reopens_with_its_photo_shown_whole(qtbot, window, photo_open, tmp_path):
+    path, rgb = photo_open
+    window.set_attribute("Smiling", 2.0)
+    qtbot.waitUntil(lambda: window.face_settled() and window.document.current_photo() is not None, timeout=WAIT_MS)
+    edited = shown_photo(window).copy()
+    project = tmp_path / "p.faceedit"
+    assert window.save_project_to(project)
+    path.unlink()  # the project embeds the photo
+    window.pick_start_face("model", 0)
+    qtbot.waitUntil(lambda: not window.face_view.showing_photo() and window.face_settled(), timeout=WAIT_MS)
+    assert window.open_path(project)
+    qtbot.waitUntil(lambda: window.face_view.showing_photo() and window.face_settled()
+                    and window.document.current_photo() is not None, timeout=WAIT_MS)
+    assert np.array_equal(shown_photo(window), edited)

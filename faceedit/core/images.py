@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from faceedit.core.composite import PREVIEW_SIDE
 from faceedit.core.model import IMAGE_SIZE
 
 try:  # HEIC/HEIF: what iPhones and Macs save photos as; Pillow reads it through pillow-heif
@@ -53,7 +54,9 @@ def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     """Open any image Pillow reads (a path, or a binary file object), upright (EXIF orientation
     applied), as RGB."""
     with _opened(path if hasattr(path, "read") else Path(path), max_pixels) as im:
-        im.draft("RGB", (IMAGE_SIZE * 8, IMAGE_SIZE * 8))  # fast JPEG downscale while decoding
+        # a JPEG decodes reduced (fast), but never below the editor's whole-photo preview
+        k = PREVIEW_SIDE / max(im.width, im.height)
+        im.draft("RGB", (round(im.width * k), round(im.height * k)))
         return to_rgb(ImageOps.exif_transpose(im))
 
 

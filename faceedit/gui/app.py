@@ -61,6 +61,7 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
         self.document.start(str(model or catalog.default_model() or ""))
         self._closing = False
         self._last_decode_ms: float | None = None
+        self._scene_shown = None  # the PhotoScene the face view shows whole
         self.export_size = app_settings.export_size(self.settings)
 
         self._build_widgets()
@@ -261,27 +262,22 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
             self.face_view.set_face(*shown.image, seq=shown.seq)
 
     def _show_face(self, decoded: Decoded) -> None:
-        face, photo = decoded.face, decoded.photo
-        if photo is not None:
-            self.face_view.set_photo(photo.rgb, photo.width, photo.height)
-        elif self.document.photo_scene() is None and self.face_view.showing_photo():
-            self.face_view.set_photo(None)
-            self._name_export()
+        face, patch = decoded.face, decoded.photo
+        if patch is not None and patch.scene is self._scene_shown:
+            self.face_view.paste_photo(patch.left, patch.top, patch.width, patch.height, patch.rgb)
         self.face_view.set_face(face.rgb, face.width, face.height, decoded.seq)
         self._last_decode_ms = decoded.seconds * 1000
 
     def _show_photo_original(self) -> None:
         """The whole photo for compare, while the face is shown in it (else the face alone)."""
         scene = self.document.photo_scene()
-        if scene is None:
-            self.face_view.set_photo_original(None)
-            self.face_view.set_photo(None)
-        else:
-            rgb = scene.rgb.tobytes()
-            self.face_view.set_photo_original(rgb, scene.width, scene.height)
-            if not self.face_view.showing_photo():
-                self.face_view.set_photo(rgb, scene.width, scene.height)  # until the edit's decode arrives
-        self._name_export()
+        if scene is not self._scene_shown:
+            self._scene_shown = scene
+            if scene is None:
+                self.face_view.show_photo(None)
+            else:  # the photo as opened, until the edit's decode arrives
+                self.face_view.show_photo(scene.rgb.tobytes(), scene.width, scene.height)
+            self._name_export()
 
     def _name_export(self) -> None:
         """Export writes the whole photo while one is shown, else the face: the action says which."""

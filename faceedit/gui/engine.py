@@ -32,7 +32,7 @@ from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
 from faceedit.core.modelfile import ModelFileError
 from faceedit.gui.messages import (Batch, Decoded, Encoded, Face, Failure, Kind, Lane, ModelInfo, ModelLoaded,
-                                   Purpose, Tag, Request, Skipped)
+                                   PhotoPatch, Purpose, Tag, Request, Skipped)
 
 BUSY_AFTER_MS = 100  # the busy indicator shows only for requests slower than this
 BATCH_CHUNK = 8  # faces per step of a batch job; the face lane gets its turn between steps
@@ -264,7 +264,9 @@ class _Worker(QObject):
         composite = self._composites.get(scene)
         if composite is None:
             composite = self._composites[scene] = Composite(scene.rgb, scene.face)
-        photo = Face(composite.apply(composite.masked(difference)).tobytes(), scene.width, scene.height)
+        edited = composite.apply(composite.masked(difference))
+        x0, y0, x1, y1 = composite.region
+        photo = PhotoPatch(scene, x0, y0, max(0, x1 - x0), max(0, y1 - y0), edited[y0:y1, x0:x1].tobytes())
         return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation, photo, difference)
 
     def _photo_base_face(self, start: np.ndarray) -> np.ndarray:

@@ -109,15 +109,27 @@ class ModelLoaded:
 
 
 @dataclass(frozen=True)
+class PhotoPatch:
+    """The edited pixels of a photo's face region (packed RGB888), at (left, top) of ``scene``."""
+
+    scene: object  # the PhotoScene
+    left: int
+    top: int
+    width: int
+    height: int
+    rgb: bytes
+
+
+@dataclass(frozen=True)
 class Decoded:
     seq: int
     latent: np.ndarray
     face: Face
     seconds: float
     generation: int
-    # With a photo: the photo (at preview size) with the edit put back, and the edit itself as
+    # With a photo: its face region (at preview size) with the edit put back, and the edit itself as
     # decode(latent) − decode(start latent), 64×64×3 float32 in 0–255 units, for a full-size export.
-    photo: Face | None = None
+    photo: PhotoPatch | None = None
     difference: np.ndarray | None = None
 
 

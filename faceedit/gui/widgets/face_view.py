@@ -3,6 +3,7 @@ edit put back; with a before/after split view (a draggable divider) and zoom and
 zoom, drag to pan, double-click to fit)."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -45,6 +46,8 @@ class FaceView(QWidget):
         self._original_label = "Original"
         self._photo: QImage | None = None  # the edited photo; while set, it is shown instead of the face
         self._photo_original: QImage | None = None
+        self._photo_pixels: np.ndarray | None = None  # the edited photo's pixels (``_photo`` shows them)
+        self._photo_bytes: bytes | None = None
         self._compare = False
         self._holding = False
         self._message = "Loading the model…"
@@ -81,18 +84,23 @@ class FaceView(QWidget):
         if self.showing_original():
             self.update()
 
-    def set_photo(self, rgb: bytes | None, width: int = 0, height: int = 0) -> None:
-        """Show the whole photo with the edit put back (packed RGB888), or None for the face alone."""
-        self._photo = None if rgb is None else QImage(rgb, width, height, 3 * width, QImage.Format.Format_RGB888)
-        self._photo_bytes = rgb  # QImage does not own the bytes
+    def show_photo(self, rgb: bytes | None, width: int = 0, height: int = 0) -> None:
+        """Show a whole photo (packed RGB888, as opened: the original for compare, and the start of the
+        edited copy that ``paste_photo`` changes), or None for the face alone."""
+        if rgb is None:
+            self._photo = self._photo_original = self._photo_pixels = self._photo_bytes = None
+        else:
+            self._photo_bytes = rgb  # QImage does not own its pixels: these stay alive with it
+            self._photo_pixels = np.frombuffer(rgb, np.uint8).reshape(height, width, 3).copy()
+            self._photo_original = QImage(rgb, width, height, 3 * width, QImage.Format.Format_RGB888)
+            self._photo = QImage(self._photo_pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
         self.update()
 
-    def set_photo_original(self, rgb: bytes | None, width: int = 0, height: int = 0) -> None:
-        """The photo as it was opened, for compare (packed RGB888)."""
-        self._photo_original = None if rgb is None else QImage(rgb, width, height, 3 * width,
-                                                               QImage.Format.Format_RGB888)
-        self._photo_original_bytes = rgb
-        if self.showing_original():
+    def paste_photo(self, left: int, top: int, width: int, height: int, rgb: bytes) -> None:
+        """The edited pixels of one region of the photo shown (the face's; the rest is the photo)."""
+        if self._photo_pixels is not None and width and height:
+            self._photo_pixels[top:top + height, left:left + width] = \
+                np.frombuffer(rgb, np.uint8).reshape(height, width, 3)
             self.update()
 
     def showing_photo(self) -> bool:
