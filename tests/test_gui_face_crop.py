@@ -72,10 +72,12 @@ def test_the_window_detects_in_a_thread_and_starts_on_the_face(qtbot, window, tm
     def fake(rgb):
         threads.append(threading.current_thread() is threading.main_thread())
         assert rgb.shape == (300, 400, 3)
-        return [((100, 50, 120), 70, False)]
+        return [((100, 50, 120), 70, False, 12.0)]
     monkeypatch.setattr(FaceFinder, "find", staticmethod(fake))
     path = tmp_path / "scene.png"
-    Image.new("RGB", (400, 300), (90, 80, 70)).save(path)
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(path)
     seen = []
 
     def accept_when_found():
@@ -90,7 +92,20 @@ def test_the_window_detects_in_a_thread_and_starts_on_the_face(qtbot, window, tm
     assert window.open_path(path)
     qtbot.waitUntil(lambda: window.undo_stack.count() == steps + 1 and window.face_settled(), timeout=WAIT_MS)
     assert seen == [(100, 50, 120)] and threads == [False]
-    assert window.photos[-1].box == (100, 50, 120)
+    photo = window.photos[-1]
+    assert photo.box == (100, 50, 120) and photo.angle == 12.0
+    # the face is encoded turned by the detected tilt (eyes level), and shown back in the photo there
+    from faceedit.core.faces import extract
+    from faceedit.gui.document import photo_face
+    expected = extract(rgb, photo_face((100, 50, 120), 12.0), 64)
+    assert np.array_equal(window.state.start.photo, expected.transpose(2, 0, 1))
+    assert photo.scene.face.angle == 12.0
+    # a square the user moved off the detected face has no tilt
+    dialog = CropDialog(window.face_view.image())
+    dialog.set_faces([((10, 10, 40), 30, False, 12.0)])
+    assert dialog.choice() == (10, 10, 40, 12.0)
+    dialog.view._place(12, 10)
+    assert dialog.choice() == (12, 10, 40)
 
 
 def test_face_squares_on_a_real_portrait():
@@ -98,5 +113,6 @@ def test_face_squares_on_a_real_portrait():
     rgb = np.ascontiguousarray(data.astronaut())
     found = face_squares(rgb)
     assert found and not found[0][2]
-    (left, top, side), width, _ = found[0]
+    (left, top, side), width, _, tilt = found[0]
+    assert abs(tilt) < 15  # the astronaut's head is nearly upright
     assert 150 < left + side / 2 < 300 and 50 < top + side / 2 < 200 and side > width

@@ -29,7 +29,8 @@ def make_project(dim: int = 128, *, photo: bool = True, embed: bool = True) -> P
         model="beta4", latent=latent, start_latent=RNG.standard_normal(dim).astype(np.float32),
         start_label="me.jpg", amounts={"Smiling": 1.5, "Male": -0.25},
         start_image=start_png, start_crop=crop if photo else None,
-        photo=PhotoSource("me.jpg", "/home/me/me.jpg", b"\xff\xd8JPEG bytes" if embed else None, (3, 4, 50))
+        photo=PhotoSource("me.jpg", "/home/me/me.jpg", b"\xff\xd8JPEG bytes" if embed else None, (3, 4, 50),
+                          -7.25)
         if photo else None,
         keyframes=[{"beta4": RNG.standard_normal(dim).astype(np.float32),
                     "beta1": RNG.standard_normal(dim).astype(np.float32)},
@@ -249,6 +250,8 @@ REFUSALS = [
     ("crop missing", lambda: zip_bytes({k: v for k, v in valid_entries().items() if k != "start/crop.png"}),
      "start.crop names no file"),
     ("box of four", lambda: with_record(set_key("photo", "box", value=[1, 2, 3, 4])), "photo.box"),
+    ("angle a string", lambda: with_record(set_key("photo", "angle", value="12")), "photo.angle"),
+    ("angle past 180", lambda: with_record(set_key("photo", "angle", value=1e9)), "photo.angle"),
 ]
 
 

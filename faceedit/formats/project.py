@@ -9,7 +9,7 @@ A project is a zip archive that this module reads and writes with no Qt and no t
          "face": {"model": "beta4", "latent": [D numbers], "amounts": {"Smiling": 1.5}},
          "start": {"latent": [D numbers], "label": "me.jpg", "image": "start/face.png",
                    "crop": "start/crop.png"},
-         "photo": {"name": "me.jpg", "path": "/home/me/me.jpg", "file": "photo/me.jpg", "box": [l, t, side]},
+         "photo": {"name": "me.jpg", "path": "/home/me/me.jpg", "file": "photo/me.jpg", "box": [l, t, side], "angle": 0.0},
          "keyframes": [{"beta4": [D numbers], "beta1": [D numbers]}, ...],
          "timeline": {"method": "slerp", "frames_per_step": 24, "fps": 24, "loop": true, "frame": 0},
          "history": {"label": "Attribute Smiling", "step": 5, "steps": 5},
@@ -96,6 +96,7 @@ class PhotoSource:
     path: str | None = None
     data: bytes | None = None
     box: tuple[int, int, int] | None = None
+    angle: float = 0.0  # the crop turned by this many degrees about its centre (a tilted face's eye line)
 
 
 @dataclass
@@ -158,7 +159,7 @@ def to_json(project: Project, app: str = "") -> dict:
     if project.photo is not None:
         p = project.photo
         photo = {"name": p.name, "path": p.path, "file": _member_name(p.name) if p.data is not None else None,
-                 "box": list(p.box) if p.box else None}
+                 "box": list(p.box) if p.box else None, "angle": float(p.angle)}
     record = {
         "format": FORMAT, "version": VERSION, "app": app,
         "face": {"model": project.model, "latent": _latent_list(project.latent),
@@ -445,7 +446,10 @@ class _Parser:
                         isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1 << 20 for v in box):
                     raise self.fail("photo.box is not [left, top, side]")
                 box = tuple(box)
-            photo = PhotoSource(name, ref, data, box)
+            angle = photo_in.get("angle", 0.0)
+            if isinstance(angle, bool) or not isinstance(angle, (int, float)) or not -180 <= angle <= 180:
+                raise self.fail("photo.angle is not a number of degrees between −180 and 180")
+            photo = PhotoSource(name, ref, data, box, float(angle))
 
         keys_in = r.get("keyframes", [])
         if not isinstance(keys_in, list) or len(keys_in) > MAX_KEYFRAMES:

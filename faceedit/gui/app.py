@@ -213,7 +213,7 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
         dialog.finder = FaceFinder()  # kept by the dialog: it answers while the dialog is open
         dialog.finder.found.connect(dialog.set_faces)
         dialog.finder.start(image)
-        return dialog.box() if dialog.exec() == CropDialog.DialogCode.Accepted else None
+        return dialog.choice() if dialog.exec() == CropDialog.DialogCode.Accepted else None
 
     def ready(self) -> bool:
         """The model is loaded and a face is on screen."""

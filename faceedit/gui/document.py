@@ -69,6 +69,7 @@ class Photo:
     image: QImage
     crop: np.ndarray | None = None
     box: tuple[int, int, int] | None = None  # the square of the photo that was encoded
+    angle: float = 0.0  # turned by this many degrees about its centre (a detected face's eye line)
     data: bytes | None = None  # the photo file, once read for a project (or as a project embedded it)
     on_disk: bool = True  # False: it came embedded in a project, and ``path`` is only its name
     scene: object = None  # the PhotoScene the edit is put back into (None: the face alone is shown)
@@ -100,12 +101,19 @@ class Shown:
     sync: bool  # whether the panels should be set from the snapshot
 
 
-def photo_scene(photo, box: tuple[int, int, int]):
-    """The PhotoScene of an upright RGB PIL photo and the square ``box`` (left, top, side) encoded from it."""
-    from faceedit.core.composite import preview_scene
+def photo_face(box: tuple[int, int, int], angle: float = 0.0):
+    """The face crop of a square ``box`` (left, top, side), turned by ``angle`` degrees about its centre."""
     from faceedit.core.faces import face_from_crop
 
-    return preview_scene(np.asarray(photo.convert("RGB")), face_from_crop(*box))
+    face = face_from_crop(*box)
+    return replace(face, angle=float(angle)) if angle else face
+
+
+def photo_scene(photo, box: tuple[int, int, int], angle: float = 0.0):
+    """The PhotoScene of an upright RGB PIL photo and the crop (``box``, turned by ``angle``) encoded from it."""
+    from faceedit.core.composite import preview_scene
+
+    return preview_scene(np.asarray(photo.convert("RGB")), photo_face(box, angle))
 
 
 def face_image(face: Face) -> QImage:
@@ -464,11 +472,14 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
             return
         self._push(text, Snapshot(self.state.source, latent, Start(latent, image, label)), image=face)
 
-    def encode_photo(self, photo, box: tuple[int, int, int], path: str, shown: QImage) -> None:
-        """Encode an upright PIL photo's square ``box`` in the worker; it becomes the start face."""
-        path, box = os.path.abspath(path), tuple(box)
-        same = next((p for p in self.photos if os.path.abspath(p.path) == path and p.box == box), None)
-        self.engine.encode_photo(photo, box, context=same or Photo(path, shown, box=box, scene=photo_scene(photo, box)))
+    def encode_photo(self, photo, box: tuple[int, int, int], path: str, shown: QImage, angle: float = 0.0) -> None:
+        """Encode an upright PIL photo's square ``box`` (turned by ``angle`` degrees, so that a detected
+        face's eyes are level) in the worker; it becomes the start face."""
+        path, box, angle = os.path.abspath(path), tuple(box), float(angle)
+        same = next((p for p in self.photos if os.path.abspath(p.path) == path and p.box == box
+                     and p.angle == angle), None)
+        photo_record = same or Photo(path, shown, box=box, angle=angle, scene=photo_scene(photo, box, angle))
+        self.engine.encode_photo(photo, box, context=photo_record, angle=angle)
 
     def open_latent(self, path) -> bool:
         """A latent saved as JSON {"model": name, "latent": [...]} (by this app or the CLI)."""

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import weakref
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +27,12 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, S
 
 from faceedit.formats import catalog
 from faceedit.core.composite import Composite
+from faceedit.core.faces import extract, face_from_crop
 from faceedit.core.device import describe, device_error, pick_face_device, seconds_per_face
 from faceedit.core.facemodel import FaceModel
 from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
+from faceedit.core.model import IMAGE_SIZE
 from faceedit.core.modelfile import ModelFileError
 from faceedit.gui.messages import (Batch, Decoded, Encoded, Face, Failure, Kind, Lane, ModelInfo, ModelLoaded,
                                    PhotoPatch, Purpose, Tag, Request, Skipped)
@@ -282,6 +285,10 @@ class _Worker(QObject):
         image = request.args["image"]
         if isinstance(image, np.ndarray):  # an earlier crop, 3×64×64 uint8
             crop = torch.as_tensor(image)
+        elif request.args.get("angle"):  # a tilted face: its crop turned so that the eyes are level
+            face = replace(face_from_crop(*request.args["box"]), angle=request.args["angle"])
+            crop = torch.from_numpy(extract(np.asarray(image.convert("RGB")), face, IMAGE_SIZE))
+            crop = crop.permute(2, 0, 1).contiguous()
         else:
             crop = crop_to_tensor(image, request.args.get("box"))
         mu, _ = self._model.encode(crop)
@@ -408,10 +415,10 @@ class Engine(QObject):
         args = {} if scene is None else {"scene": scene, "start": np.array(start, dtype=np.float32)}
         return self._post(Lane.FACE, Kind.DECODE, latent=np.array(latent, dtype=np.float32), **args)
 
-    def encode_photo(self, image, box=None, context=None) -> int:
+    def encode_photo(self, image, box=None, context=None, angle: float = 0.0) -> int:
         """``image``: an upright RGB PIL image with ``box`` (left, top, side; None: the centre square),
-        or a 3×64×64 uint8 array (a crop encoded before)."""
-        return self._post(Lane.ENCODE, Kind.ENCODE, image=image, box=box, context=context)
+        turned by ``angle`` degrees about its centre, or a 3×64×64 uint8 array (a crop encoded before)."""
+        return self._post(Lane.ENCODE, Kind.ENCODE, image=image, box=box, angle=float(angle), context=context)
 
     def decode_batch(self, tag: Tag, latents, context=None) -> int:
         return self._post(tag, Kind.LATENTS, tag=tag, latents=np.array(latents, dtype=np.float32), context=context)

@@ -19,16 +19,17 @@ OPEN_FILTER = f"Projects, photos, latents and models (*.faceedit {PHOTO_FILTER[8
               f"FaceEdit project (*.faceedit);;{PHOTO_FILTER};;Latent (*.json);;FaceEdit model (*.pt);;All files (*)"
 
 
-def face_squares(rgb: np.ndarray) -> list[tuple[tuple[int, int, int], int, bool]]:
+def face_squares(rgb: np.ndarray) -> list[tuple[tuple[int, int, int], int, bool, float]]:
     """Each detected face's aligned crop as a square (left, top, side) of the photo (the crop dialog's
-    box: the rotation is left out), its width in pixels and whether it is too small; largest first."""
+    box), its width in pixels, whether it is too small, and the crop's rotation in degrees (the eye
+    line's tilt: the face is encoded with its eyes level); largest first."""
     from faceedit.core.faces import detect_faces  # OpenCV only, no torch
 
     found = []
     for face in detect_faces(rgb):
         side = max(1, round(face.side))
         found.append(((round(face.cx - (side - 1) / 2), round(face.cy - (side - 1) / 2), side),
-                      round(face.size), face.too_small))
+                      round(face.size), face.too_small, round(face.angle, 2)))
     return found
 
 
@@ -101,8 +102,9 @@ class OpenMixin:
             return True
         return self.open_photo_file(path)
 
-    def open_photo_file(self, path: str | os.PathLike, box: tuple[int, int, int] | None = None) -> bool:
-        """Open a photo upright (EXIF), let the user choose the square, then encode it in the worker."""
+    def open_photo_file(self, path: str | os.PathLike, box: tuple | None = None) -> bool:
+        """Open a photo upright (EXIF), let the user choose the square (left, top, side[, tilt in
+        degrees]), then encode it in the worker."""
         from faceedit.core.images import PhotoError, open_photo  # the worker has imported torch by now
 
         if self.state is None:
@@ -117,11 +119,12 @@ class OpenMixin:
             box = self.ask_crop(image, str(path))
             if box is None:
                 return False
-        left, top, side = box
+        left, top, side, *tilt = box  # a detected face's square comes with its eye line's tilt
+        box, angle = (left, top, side), float(tilt[0]) if tilt else 0.0
         shown = screen_image(image.copy(left, top, side, side), 512, self.devicePixelRatioF(),
                              Qt.AspectRatioMode.IgnoreAspectRatio)
         app_settings.remember(self.settings, path)
-        self.document.encode_photo(photo, box, str(path), shown)
+        self.document.encode_photo(photo, box, str(path), shown, angle)
         return True
 
     def dragEnterEvent(self, event) -> None:

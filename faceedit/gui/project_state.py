@@ -94,7 +94,8 @@ class ProjectMixin:
                 or next((p for p in self.photos if p.crop is not None and np.array_equal(p.crop, start.photo)), None)
             if found is not None:
                 data = found.read_data() if embed_photo else None
-                photo = projectfile.PhotoSource(found.name, found.path if found.on_disk else None, data, found.box)
+                photo = projectfile.PhotoSource(found.name, found.path if found.on_disk else None, data, found.box,
+                                                found.angle)
         stack = self.undo_stack
         return projectfile.Project(
             model=info.source, latent=state.latent.copy(), start_latent=start.latent.copy(), start_label=start.label,
@@ -133,8 +134,8 @@ class ProjectMixin:
             image = face_image(result.kept_faces[1])
         if project.start_crop is not None and project.photo is not None:
             source = project.photo
-            photo = Photo(source.path or source.name, image, project.start_crop, box=source.box, data=source.data,
-                          on_disk=source.path is not None, scene=_scene_of(source))
+            photo = Photo(source.path or source.name, image, project.start_crop, box=source.box, angle=source.angle,
+                          data=source.data, on_disk=source.path is not None, scene=_scene_of(source))
             self.photos.append(photo)
             self.photoAdded.emit(photo)
         start = Start(result.kept[1], image, project.start_label, photo=project.start_crop,
@@ -180,4 +181,4 @@ def _scene_of(source):
         photo = open_photo(io.BytesIO(source.data) if source.data else source.path)
     except (PhotoError, TypeError):
         return None
-    return photo_scene(photo, source.box)
+    return photo_scene(photo, source.box, source.angle)

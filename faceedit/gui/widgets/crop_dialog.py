@@ -133,6 +133,7 @@ class CropDialog(QDialog):
         self.setAccessibleName("Crop the face")
         self.setWindowTitle(title)
         self.view = CropView(image, box, self)
+        self.tilts: dict[tuple[int, int, int], float] = {}  # detected square → its eye line's tilt
         hint = QLabel("Drag the square over the face; resize it with the slider or the mouse wheel. "
                       "The face works best filling most of the square, eyes about a third from the top.")
         hint.setObjectName("cropHint")
@@ -202,11 +203,17 @@ class CropDialog(QDialog):
     def box(self) -> tuple[int, int, int]:
         return self.view.box()
 
-    def set_faces(self, faces: list[tuple[tuple[int, int, int], int, bool]]) -> None:
+    def choice(self) -> tuple:
+        """The square, plus the detected face's tilt when the square is still exactly on that face."""
+        box = self.box()
+        return (*box, self.tilts[box]) if box in self.tilts else box
+
+    def set_faces(self, faces: list[tuple]) -> None:
         """The detector's answer, largest first: each face's square (left, top, side), its width in
-        photo pixels and whether it is too small to edit.  The square moves to the first face that is large enough, unless the
-        user has already moved it."""
-        usable = [box for box, _, small in faces if not small]
+        photo pixels, whether it is too small to edit, and (optionally) its tilt in degrees.  The square
+        moves to the first face that is large enough, unless the user has already moved it."""
+        usable = [box for box, _, small, *_ in faces if not small]
+        self.tilts = {box: tilt[0] for box, _, small, *tilt in faces if tilt}
         self.view.faces = usable
         self.face_combo.clear()
         for k, (left, top, side) in enumerate(usable):
@@ -216,7 +223,7 @@ class CropDialog(QDialog):
             self.status.setText("Found a face: the square is on it." if len(usable) == 1 else
                                 f"Found {len(usable)} faces: pick one in the list or click its dashed square.")
         elif faces:
-            width = max(w for _, w, _ in faces)
+            width = max(face[1] for face in faces)
             self.status.setText(f"Face too small ({width} px wide): crop it by hand, "
                                 "or open a larger photo.")
         else:
