@@ -78,6 +78,8 @@ def test_attribute_tooltips_say_what_plus_one_means(qtbot):
     panel.set_attributes(["Smiling"], scaled=True)
     tip = panel.slider("Smiling").toolTip()
     assert "+1 makes smiling visible on 80% of faces without it" in tip and "measured" in tip
+    panel.set_attributes(["Smiling"], scaled=True, unit_flip=0.9)  # the file says what +1 was calibrated to
+    assert "visible on 90% of faces" in panel.slider("Smiling").toolTip()
     panel.set_attributes(["Smiling"], scaled=False)  # an older file: the same slider, an honest tooltip
     tip = panel.slider("Smiling").toolTip()
     assert "unscaled" in tip and "80%" not in tip

@@ -5,7 +5,7 @@
    variance). The one whose 2,000 samples are nearest to the real validation faces in the judge's feature
    space (Fréchet distance) is kept; N(0, I) is stored as no prior.
 2. **Attribute directions and their unit** (``training.edits``): the direction method chosen on the
-   validation faces, every attribute's scale set so that +1 flips the judge for 80% of faces without it,
+   validation faces, every attribute's scale set so that +1 flips the judge for 90% of faces without it,
    and what was measured (``attribute_quality``) so the app can say which attributes a model cannot render.
 
 The trainer runs this at the end of training when the judge is available; run it by hand on older files.
@@ -19,7 +19,7 @@ from faceedit.core.modelfile import load_network, update_metadata
 from faceedit.core.prior import Prior, fit_gaussian
 
 from .data import FaceData
-from .edits import calibrate
+from .edits import TARGET_FLIP, calibrate
 from .fidelity import samples
 from .judge import Judge, frechet_distance
 from .metrics import encode_all
@@ -69,7 +69,8 @@ def calibrate_model(model: FaceModel, data: FaceData, train_idx: torch.Tensor, j
                            list(data.attribute_names), progress=progress)
         updates.update({"attribute_names": list(data.attribute_names), "attribute_directions": result.directions,
                         "attribute_scales": result.scales, "attribute_quality": result.quality})
-        updates["calibration"]["directions"] = {"chosen": result.method, "compared": result.comparison}
+        updates["calibration"]["directions"] = {"chosen": result.method, "compared": result.comparison,
+                                                "target_flip": TARGET_FLIP}
     return updates
 
 

@@ -73,7 +73,7 @@ def _add_evaluate(sub) -> None:
 def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="choose the prior and scale the attribute directions of model files, by measurement",
                        description="Fit the prior for random faces and choose, scale and judge the attribute directions "
-                                   "(+1 flips the attribute judge for 80%% of validation faces without the attribute); "
+                                   "(+1 flips the attribute judge for 90%% of validation faces without the attribute); "
                                    "stores the result in each model file.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files")
     p.add_argument("--data", required=True, help="the data the models were trained on")

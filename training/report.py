@@ -380,7 +380,8 @@ def edits_section(folder: Path, results: list[Evaluated], images: torch.Tensor) 
              f"probabilities, and the largest one; *renderable*: the judge tells the model's reconstructions with "
              f"and without the attribute apart at AUC ≥ {RENDERABLE_AUC}.", ""]
     for r in judged:
-        scaled = "scaled so that +1 flips 80% of validation faces" if r.model.attributes_scaled else "unscaled"
+        unit = r.model.attribute_unit_flip or 0.8
+        scaled = f"scaled so that +1 flips {unit:.0%} of validation faces" if r.model.attributes_scaled else "unscaled"
         lines += [f"### {r.label}", "", f"Directions: {scaled}.", "",
                   "| attribute | flip +1 | flip −1 | target | spill | largest spill | renderable (AUC) |",
                   "|---|---:|---:|---:|---:|---|---|"]

@@ -103,6 +103,13 @@ class FaceModel:
         """Whether +1 is a measured unit (False: an older file's unscaled directions)."""
         return self.metadata.get("attribute_scales") is not None
 
+    @property
+    def attribute_unit_flip(self) -> float | None:
+        """The share of faces without an attribute that +1 was calibrated to flip (None: not recorded)."""
+        directions = (self.metadata.get("calibration") or {}).get("directions") or {}
+        value = directions.get("target_flip") if isinstance(directions, dict) else None
+        return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else None
+
     def dimension_attribute(self, dim: int) -> tuple[str, float] | None:
         """The attribute latent dimension ``dim`` correlates with most over the training faces, and the correlation."""
         pairs = self.metadata.get("dimension_attributes")

@@ -18,8 +18,9 @@ Metadata keys (all optional except where noted):
 * ``mu_mean``, ``mu_std`` – tensors of shape D over the training data
 * ``attribute_names`` (list of str) and ``attribute_directions`` (tensor A×D)
 * ``attribute_scales`` – A positive floats: an edit of +1 moves z by scale × direction (measured so that
-  +1 flips the attribute judge for 80% of faces without it). Files without it use the directions as
-  they are (the first release's unscaled regression directions).
+  +1 flips the attribute judge for ``calibration.directions.target_flip`` of validation faces without
+  it: 0.9, or 0.8 in the first calibrated files, which do not record it). Files without it use the
+  directions as they are (the first release's unscaled regression directions).
 * ``attribute_quality`` – per attribute, what calibration measured (flip rate, spill, renderable)
 * ``dimension_attributes`` – per latent dimension, ``[attribute, correlation]``: the attribute its μ
   correlates with most over the training faces (for slider labels such as "z77 · hair colour?")

@@ -310,7 +310,8 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
         if info is None or self._closing:
             return
         self.latent_panel.set_model(info.kl_per_dim, info.mu_mean, info.mu_std, info.dimension_attributes)
-        self.attribute_panel.set_attributes(list(info.attributes), info.attribute_problems, info.attributes_scaled)
+        self.attribute_panel.set_attributes(list(info.attributes), info.attribute_problems, info.attributes_scaled,
+                                            info.attribute_unit_flip)
         state = self.state
         if state is not None:
             self.latent_panel.set_latent(state.latent)

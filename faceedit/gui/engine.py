@@ -327,7 +327,7 @@ def _info(model: FaceModel, source: str, generation: int) -> ModelInfo:
         gallery=model.gallery.numpy().copy(), gallery_names=[str(n) for n in names],
         device=describe(model.device), metrics=dict(meta.get("metrics") or {}), generation=generation,
         attribute_problems={k: p for k in model.attributes if (p := model.attribute_problem(k))},
-        attributes_scaled=model.attributes_scaled,
+        attributes_scaled=model.attributes_scaled, attribute_unit_flip=model.attribute_unit_flip,
         dimension_attributes=[model.dimension_attribute(d) for d in range(model.latent_dim)])
 
 

@@ -88,6 +88,7 @@ class ModelInfo:
     # Attribute name → why this model cannot render it, measured, in plain words (absent: it can, or unmeasured).
     attribute_problems: dict[str, str] = field(default_factory=dict)
     attributes_scaled: bool = False  # whether +1 on an attribute slider is a measured unit
+    attribute_unit_flip: float | None = None  # the share of faces without an attribute that +1 flips
     # Per latent dimension: (the attribute it correlates with most, r) or None; empty for older files.
     dimension_attributes: list = field(default_factory=list)
 

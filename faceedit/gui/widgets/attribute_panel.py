@@ -11,15 +11,15 @@ from faceedit.gui.widgets.slider_row import SliderRow
 SHOWN = ("Smiling", "Male", "Young", "Eyeglasses", "Blond_Hair", "Black_Hair", "Bangs", "Mustache",
          "Heavy_Makeup", "Wavy_Hair")
 RANGE = 3.0  # slider span, in edits of +1
-TARGET_FLIP = 0.8  # a scaled direction's +1 flips the judge for this share of faces without it (training.edits)
+UNIT_FLIP = 0.8  # what +1 flips in files that do not say (the first calibrated ones; training.edits)
 CANNOT_RENDER = "Cannot render with this model"
 GREYED = QColor("#9a9da3")
 
 
-def row_tooltip(name: str, scaled: bool) -> str:
+def row_tooltip(name: str, scaled: bool, unit_flip: float | None = None) -> str:
     label = pretty(name).lower()
     if scaled:
-        unit = (f"+1 makes {label} visible on {TARGET_FLIP:.0%} of faces without it\n(measured with an attribute "
+        unit = (f"+1 makes {label} visible on {unit_flip or UNIT_FLIP:.0%} of faces without it\n(measured with an attribute "
                 "judge on held-out faces); −1 moves the other way by as much.")
     else:
         unit = ("this model file's directions are unscaled: +1 is one step along the direction found in training,\n"
@@ -42,6 +42,7 @@ class AttributePanel(QWidget):
         self._extra: list[str] = []  # attributes the user asked for with "More…"
         self._problems: dict[str, str] = {}  # attributes the model cannot render → why, measured
         self._scaled = False
+        self._unit_flip: float | None = None
 
         self.title = QLabel("<b>Attributes</b> · move the face along a named direction")
         self.title.setObjectName("attributeTitle")
@@ -68,17 +69,19 @@ class AttributePanel(QWidget):
         layout.addLayout(self._rows)
         layout.addWidget(self.more)
 
-    def set_attributes(self, names, problems: dict[str, str] | None = None, scaled: bool = False) -> None:
+    def set_attributes(self, names, problems: dict[str, str] | None = None, scaled: bool = False,
+                       unit_flip: float | None = None) -> None:
         """Show the usual attributes the model has (plus any the user added), offer the rest in More…;
         ``problems`` (name → measured reason) are the ones the model cannot render: listed greyed out, never
-        as sliders.  ``scaled`` says whether +1 is a measured unit (the tooltips say which)."""
+        as sliders.  ``scaled`` says whether +1 is a measured unit, flipping ``unit_flip`` of the faces
+        without the attribute (the tooltips say which)."""
         self._names = list(names)
         self._problems = {n: str(p) for n, p in (problems or {}).items() if n in self._names}
         offered = [n for n in self._names if n not in self._problems]
         wanted = [n for n in SHOWN if n in offered] + [n for n in self._extra if n in offered]
-        self._scaled = scaled
+        self._scaled, self._unit_flip = scaled, unit_flip
         for name in list(self.rows):
-            self.rows[name].setToolTip(row_tooltip(name, scaled))
+            self.rows[name].setToolTip(row_tooltip(name, scaled, unit_flip))
             if name not in wanted:
                 row = self.rows.pop(name)
                 self._rows.removeWidget(row)
@@ -98,7 +101,7 @@ class AttributePanel(QWidget):
                         limits=(-10.0, 10.0))
         row.setObjectName(f"attributeRow{name}")
         row.set_range(-RANGE, RANGE, reset_value=0.0)
-        row.setToolTip(row_tooltip(name, self._scaled))
+        row.setToolTip(row_tooltip(name, self._scaled, self._unit_flip))
         row.edited.connect(lambda value, n=name: self.amountEdited.emit(n, value))
         row.pressed.connect(lambda n=name: self.editStarted.emit(n))
         self.rows[name] = row
