@@ -25,6 +25,8 @@ class FaceModel:
         network, self.objective, self.metadata = load_network(self.path)
         self.device = device if isinstance(device, torch.device) else choose_device(device)
         self.network = network.to(self.device)
+        if self.device.type in ("cpu", "cuda"):  # NHWC convolutions: faster there (not measured on MPS)
+            self.network.to(memory_format=torch.channels_last)
         self.name = str(self.metadata.get("name") or self.path.stem)
         # The prior random faces come from: the Gaussian fitted after training, or N(0, I) for older files.
         self.prior = Prior.from_dict(self.metadata.get("prior"), self.latent_dim)
