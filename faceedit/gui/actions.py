@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QProgressBar, QSizePolicy,
 
 from faceedit.gui import settings as app_settings
 from faceedit.gui.settings import EXPORT_SIZES
+from faceedit.gui.widgets.spin_box import release_style_cache
 
 if TYPE_CHECKING:
     from faceedit.gui.app import MainWindow
@@ -92,7 +93,7 @@ def build_actions(w: MainWindow) -> None:
         w.size_group.addAction(action)
         w.size_actions[size] = action
 
-    w.temperature = QDoubleSpinBox()
+    w.temperature = release_style_cache(QDoubleSpinBox())
     w.temperature.setObjectName("temperatureSpin")
     w.temperature.setAccessibleName("Temperature")
     w.temperature.setToolTip("Temperature (T) of random faces: how far from the average face they are drawn.\n"

@@ -6,6 +6,8 @@ import math
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
 
+from faceedit.gui.widgets.spin_box import release_style_cache
+
 
 class ResettableSlider(QSlider):
     """A horizontal slider that reports double-clicks (double-click resets)."""
@@ -48,7 +50,7 @@ class SliderRow(QWidget):
         self.slider.setSingleStep(max(1, steps // 200))
         self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self.spin = QDoubleSpinBox(self)
+        self.spin = release_style_cache(QDoubleSpinBox(self))
         self.spin.setObjectName(slider_name.replace("Slider", "Value"))
         self.spin.setAccessibleName(f"{accessible} value")
         self.spin.setDecimals(decimals)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLay
                                QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from faceedit.gui.widgets.pixels import screen_image
+from faceedit.gui.widgets.spin_box import release_style_cache
 
 THUMB = 56
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -94,14 +95,14 @@ class TimelinePanel(QWidget):
         self.loop.setObjectName("loopCheck")
         self.loop.setAccessibleName("Loop playback")
         self.loop.setChecked(True)
-        self.fps = QSpinBox()
+        self.fps = release_style_cache(QSpinBox())
         self.fps.setObjectName("fpsSpin")
         self.fps.setAccessibleName("Frames per second")
         self.fps.setRange(1, 60)
         self.fps.setValue(24)
         self.fps.setSuffix(" fps")
         self.fps.valueChanged.connect(self._fps_changed)
-        self.steps = QSpinBox()
+        self.steps = release_style_cache(QSpinBox())
         self.steps.setObjectName("framesSpin")
         self.steps.setAccessibleName("Frames between keyframes")
         self.steps.setToolTip("Frames from one keyframe to the next")
