@@ -5,6 +5,7 @@ import weakref
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QPixmap, QPixmapCache
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
 
 from faceedit.gui.app import MainWindow
@@ -31,12 +32,14 @@ def test_a_closed_window_leaves_no_widget_thread_or_python_object_behind(qtbot, 
     settle_all(qtbot, w)
     assert len(QApplication.allWidgets()) > widgets_before + 100  # the sliders are built
     thread = w.engine._thread
+    QPixmapCache.insert("drawn-for-this-window", QPixmap(8, 8))  # as the style caches its drawings
     refs = [weakref.ref(o) for o in (w, w.engine, w.document, w.latent_panel, w.timeline)]
     w.close()
     del w
     flush()
     assert len(QApplication.allWidgets()) == widgets_before
     assert thread.isFinished()
+    assert QPixmapCache.find("drawn-for-this-window") is None  # keyed to dead palettes: dropped
     assert [r() for r in refs] == [None] * len(refs)
     assert not errors
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtGui import QIcon, QImage, QPixmapCache
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
 
@@ -441,6 +441,9 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
                 pass
             self.engine.shutdown()
             self._end_session()
+            # The style's cached control drawings are keyed to this window's palettes, which die with
+            # it: nothing can hit them again, and without this each window left about 1 MB behind.
+            QPixmapCache.clear()
         super().closeEvent(event)
 
 
