@@ -106,6 +106,8 @@ def test_calibrate_recovers_the_true_direction_and_unit():
     assert all(result.quality[n]["flip"] >= TARGET_FLIP for n in NAMES)
     assert (result.scales > 0.5).all() and (result.scales < 4).all()
     assert set(result.comparison) == {"ridge", "logistic", "conditional", "decorrelated"}
+    for k, name in enumerate(NAMES):  # each attribute's own method, and its direction is that method's
+        assert result.quality[name]["method"] in result.comparison
 
 
 def test_decorrelated_directions_cancel_the_measured_spill():

@@ -11,6 +11,10 @@
   ridge-regularised, so that to first order each direction moves its own attribute as its normal does
   and no other.
 
+**The choice.** Each named attribute keeps the candidate with the lowest spill among those whose +1
+reaches the target flip (else the highest flip); the other attributes take the method that served
+the named ones best.
+
 **The unit.** An edit of amount a moves z by ``a · scale · u``. The scale is found by bisection on
 validation faces that lack the attribute, so that **+1 flips the judge for ``TARGET_FLIP`` of them**
 (−1 does the reverse for faces that have it). A face is read as having attribute k when the judge's
@@ -219,7 +223,7 @@ def calibrate_scale(model: FaceModel, ej: EditJudge, z_without: torch.Tensor, j:
 
 @dataclass
 class Calibration:
-    method: str
+    method: str  # the method of the attributes that are not named (each named one has its own: ``quality``)
     directions: torch.Tensor  # K×D unit vectors, the data's attribute order
     scales: torch.Tensor  # K latent-space lengths of "+1"
     quality: dict  # name → {flip, target, spill, max_spill, max_spill_to, renderable, recon_auc, method}
@@ -228,7 +232,9 @@ class Calibration:
 
 def calibrate(model: FaceModel, judge: Judge, train_mu: torch.Tensor, train_attrs: torch.Tensor,
               val_images: torch.Tensor, val_attrs: torch.Tensor, names: list[str], progress=print) -> Calibration:
-    """Choose the direction method on validation faces (named attributes), then scale every attribute."""
+    """Scale every candidate direction of the named attributes on validation faces; each named attribute
+    keeps its own best (the lowest spill among those that reach the target flip), and the others take
+    the method under which most named attributes reach it (then the lowest spill)."""
     val_mu = model.encode(val_images)[0]
     ej = EditJudge.fit(judge, model, val_mu, val_attrs, names)
     candidates = candidate_directions(train_mu, train_attrs)
@@ -266,18 +272,34 @@ def calibrate(model: FaceModel, judge: Judge, train_mu: torch.Tensor, train_attr
                  f"{TARGET_FLIP:.0%} flip; mean spill {comparison[method]['mean_spill']:.3f}")
     method = max(METHODS, key=lambda m: (comparison[m]["reached"], -comparison[m]["mean_spill"]))
     rest = scale_all(method, [n for n in judged if n not in named])
-    chosen = {**scaled[method], **rest}
+
+    def best(name: str) -> str:
+        """A named attribute's own method: of those that reach the target flip, the lowest spill; if
+        none does, the highest flip."""
+        outcomes = {m: scaled[m][name][1] for m in METHODS if scaled[m][name][1]["flip"] is not None}
+        reaching = [m for m, o in outcomes.items() if o["flip"] >= TARGET_FLIP]
+        if reaching:
+            return min(reaching, key=lambda m: outcomes[m]["spill"])
+        return max(outcomes, key=lambda m: outcomes[m]["flip"]) if outcomes else method
+    picks = {**{n: method for n in rest}, **{n: best(n) for n in named}}
+    chosen = {**rest, **{n: scaled[picks[n]][n] for n in named}}
+    mine = [chosen[n][1] for n in named if chosen[n][1]["flip"] is not None]
+    progress(f"  per attribute: {', '.join(f'{n} {picks[n]}' for n in named)}; "
+             f"{sum(o['flip'] >= TARGET_FLIP for o in mine)}/{len(mine)} reach a {TARGET_FLIP:.0%} flip; "
+             f"mean spill {sum(o['spill'] for o in mine) / max(1, len(mine)):.3f}")
+    directions = candidates[method].clone()
     scales = torch.ones(len(names))
     quality = {}
     for k, name in enumerate(names):
         if name in chosen:
+            directions[k] = candidates[picks[name]][k]
             scale, outcome = chosen[name]
             scales[k] = scale
             quality[name] = {**outcome, "renderable": ej.renderable(name), "recon_auc": ej.recon_auc.get(name),
-                             "method": method}
+                             "method": picks[name]}
         else:
             scales[k] = float((train_mu @ candidates[method][k]).std())
-    return Calibration(method, candidates[method], scales, quality, comparison)
+    return Calibration(method, directions, scales, quality, comparison)
 
 
 # -- edit precision (evaluate) ----------------------------------------------------------------
