@@ -119,3 +119,11 @@ def test_a_project_reopens_with_its_photo_shown_whole(qtbot, window, photo_open,
     qtbot.waitUntil(lambda: window.face_view.showing_photo() and window.face_settled()
                     and window.document.current_photo() is not None, timeout=WAIT_MS)
     assert np.array_equal(shown_photo(window), edited)
+
+
+def test_export_of_a_photo_changed_on_disk_is_refused(qtbot, window, photo_open, errors, tmp_path):
+    path, _ = photo_open
+    scene_photo(path, width=200, height=320, seed=3)  # another picture under the same name
+    out = tmp_path / "out.png"
+    assert not window.export_photo(out)
+    assert errors and "has changed since it was opened" in errors[-1][1] and not out.exists()

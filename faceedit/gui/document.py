@@ -73,6 +73,17 @@ class Photo:
     data: bytes | None = None  # the photo file, once read for a project (or as a project embedded it)
     on_disk: bool = True  # False: it came embedded in a project, and ``path`` is only its name
     scene: object = None  # the PhotoScene the edit is put back into (None: the face alone is shown)
+    stamp: tuple[int, int] | None = None  # the file's size and modification time when it was opened
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file is no longer the one that was opened (its bytes not kept)."""
+        if self.data is not None or not self.on_disk or self.stamp is None:
+            return False
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False  # gone: reading it says so
+        return (info.st_size, info.st_mtime_ns) != self.stamp
 
     @property
     def name(self) -> str:
@@ -114,6 +125,14 @@ def photo_scene(photo, box: tuple[int, int, int], angle: float = 0.0):
     from faceedit.core.composite import preview_scene
 
     return preview_scene(np.asarray(photo.convert("RGB")), photo_face(box, angle))
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
 
 
 def face_image(face: Face) -> QImage:
@@ -478,7 +497,8 @@ class EditorDocument(KeyframesMixin, ProjectMixin, QObject):
         path, box, angle = os.path.abspath(path), tuple(box), float(angle)
         same = next((p for p in self.photos if os.path.abspath(p.path) == path and p.box == box
                      and p.angle == angle), None)
-        photo_record = same or Photo(path, shown, box=box, angle=angle, scene=photo_scene(photo, box, angle))
+        photo_record = same or Photo(path, shown, box=box, angle=angle, scene=photo_scene(photo, box, angle),
+                                     stamp=_stamp(path))
         self.engine.encode_photo(photo, box, context=photo_record, angle=angle)
 
     def open_latent(self, path) -> bool:

@@ -60,6 +60,10 @@ class ExportMixin:
             self.show_error(title, "The edited photo is still being computed; try again in a moment.")
             return False
         photo, difference = current
+        if photo.changed_on_disk():
+            self.show_error(title, f"{photo.path} has changed since it was opened, so the edit no longer fits "
+                                   "it. Open the photo again to edit the new version.\n\nYour work is unchanged.")
+            return False
         path = Path(path)
         if not path.suffix:
             path = path.with_suffix(".jpg")
