@@ -264,7 +264,7 @@ class MainWindow(ProjectActionsMixin, OpenMixin, ExportMixin, QMainWindow):
     def _show_face(self, decoded: Decoded) -> None:
         face, patch = decoded.face, decoded.photo
         if patch is not None and patch.scene is self._scene_shown:
-            self.face_view.paste_photo(patch.left, patch.top, patch.width, patch.height, patch.rgb)
+            self.face_view.paste_photo(patch.left, patch.top, patch.width, patch.height, patch.pixels)
         self.face_view.set_face(face.rgb, face.width, face.height, decoded.seq)
         self._last_decode_ms = decoded.seconds * 1000
 

@@ -34,6 +34,7 @@ from faceedit.core.images import crop_to_tensor, to_rgb_bytes
 from faceedit.core.latent import interpolate_path, sample_prior
 from faceedit.core.model import IMAGE_SIZE
 from faceedit.core.modelfile import ModelFileError
+from faceedit.gui.widgets.pixels import rgb32
 from faceedit.gui.messages import (Batch, Decoded, Encoded, Face, Failure, Kind, Lane, ModelInfo, ModelLoaded,
                                    PhotoPatch, Purpose, Tag, Request, Skipped)
 
@@ -269,7 +270,7 @@ class _Worker(QObject):
             composite = self._composites[scene] = Composite(scene.rgb, scene.face)
         edited = composite.apply(composite.masked(difference))
         x0, y0, x1, y1 = composite.region
-        photo = PhotoPatch(scene, x0, y0, max(0, x1 - x0), max(0, y1 - y0), edited[y0:y1, x0:x1].tobytes())
+        photo = PhotoPatch(scene, x0, y0, max(0, x1 - x0), max(0, y1 - y0), rgb32(edited[y0:y1, x0:x1]).tobytes())
         return Decoded(request.seq, z, face, time.perf_counter() - start, self._generation, photo, difference)
 
     def _photo_base_face(self, start: np.ndarray) -> np.ndarray:

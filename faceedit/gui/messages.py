@@ -111,14 +111,15 @@ class ModelLoaded:
 
 @dataclass(frozen=True)
 class PhotoPatch:
-    """The edited pixels of a photo's face region (packed RGB888), at (left, top) of ``scene``."""
+    """The edited pixels of a photo's face region at (left, top) of ``scene``, in the order the face
+    view keeps them (``faceedit.gui.widgets.pixels.rgb32``: 4 bytes a pixel)."""
 
     scene: object  # the PhotoScene
     left: int
     top: int
     width: int
     height: int
-    rgb: bytes
+    pixels: bytes
 
 
 @dataclass(frozen=True)
