@@ -414,3 +414,10 @@ def test_faceedit_executable_reports_errors_without_traceback(tiny, tmp_path):
     assert bad.returncode == 1
     assert "missing.jpg: no such file" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "y.png").exists()
+
+
+@pytest.mark.parametrize("module", ["faceedit", "faceedit.cli"])
+def test_python_dash_m_runs_the_faceedit_command(module):
+    done = subprocess.run([sys.executable, "-m", module, "models"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "beta4" in done.stdout and "β=4" in done.stdout

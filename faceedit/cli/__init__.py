@@ -14,6 +14,3 @@ def main(argv: list[str] | None = None) -> int:
     from faceedit.cli.commands import main as run_command
     return run_command(argv)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -186,12 +186,13 @@ def cmd_generate(args) -> int:
                                      for i in indices])
                     z = apply_edits(model, z, edits)
                     saves = []
-                    for i, pixels, code in zip(indices, render(model, z), z):
+                    codes = z.detach().cpu().numpy()  # once a batch: per row it costs more than the PNG
+                    for i, pixels, code in zip(indices, render(model, z), codes):
                         name = f"{i:0{width}d}.png"
                         saves.append(writers.submit(_write_png, pixels, args.size, tmp / name))
                         fields = {"file": name, "index": i, "seed": seed + i, "temperature": args.temperature,
                                   "model": ref, "edits": edits, "size": args.size}
-                        manifest.write(latentfile.dumps(fields, code.detach().cpu().numpy()) + "\n")
+                        manifest.write(latentfile.dumps(fields, code) + "\n")
                     _finish(previous, bar)  # at most two batches in flight: memory stays flat
                     previous = saves
                 _finish(previous, bar)
