@@ -7,7 +7,8 @@ Prints, for one model and device:
   of them is printed too).  These run first, while this process has not imported torch: a child's
   peak RSS counts the memory it shared with its parent before exec.
 * the raw decode rate of the model (FaceModel.decode) one image at a time, in the fixed blocks that
-  the commands decode in (faceedit.cli.commands.DECODE_BLOCK) and in large batches.
+  the commands decode in (faceedit.cli.commands.DECODE_BLOCK) and in large batches; on the CPU and
+  CUDA also with the weights in NCHW and in NHWC (channels_last, what FaceModel uses), alternating.
 * on a GPU, the device memory, which RSS does not show (Metal and CUDA allocations live outside it):
   on MPS ``torch.mps.driver_allocated_memory()`` (all Metal memory the process holds, the allocator's
   cache included) and ``current_allocated_memory()`` after the decodes and after an in-process
@@ -88,6 +89,12 @@ def main() -> None:
     for batch, images in ((1, 200), (DECODE_BLOCK, 2048), (256, 2048)):
         label = {1: "one image at a time", DECODE_BLOCK: "the blocks generate uses"}.get(batch, "large batches")
         print(f"raw decode, batch {batch:>4} ({label}): {decode_rate(model, batch, images):8.0f} images/s")
+    if model.device.type in ("cpu", "cuda"):  # what FaceModel's channels_last (NHWC) weights buy
+        for layout in (torch.contiguous_format, torch.channels_last, torch.contiguous_format, torch.channels_last):
+            model.network.to(memory_format=layout)
+            name = "NHWC (channels_last, what FaceModel uses)" if layout == torch.channels_last else "NCHW"
+            print(f"raw decode, batch  256, weights {name}: {decode_rate(model, 256, 2048):8.0f} images/s")
+        model.network.to(memory_format=torch.channels_last)
     device_memory(model.device, "after the raw decodes")
     if model.device.type != "cpu":
         from faceedit.cli.commands import main as faceedit_main
