@@ -96,8 +96,8 @@ def test_the_window_detects_in_a_thread_and_starts_on_the_face(qtbot, window, tm
     assert photo.box == (100, 50, 120) and photo.angle == 12.0
     # the face is encoded turned by the detected tilt (eyes level), and shown back in the photo there
     from faceedit.core.faces import extract
-    from faceedit.gui.document import photo_face
-    expected = extract(rgb, photo_face((100, 50, 120), 12.0), 64)
+    from faceedit.core.faces import face_from_crop
+    expected = extract(rgb, face_from_crop(100, 50, 120, 12.0), 64)
     assert np.array_equal(window.state.start.photo, expected.transpose(2, 0, 1))
     assert photo.scene.face.angle == 12.0
     # a square the user moved off the detected face has no tilt

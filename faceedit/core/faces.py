@@ -85,10 +85,11 @@ class Face:
                          [sin, cos, self.cy - sin * h - cos * h]], dtype=np.float64)
 
 
-def face_from_crop(left: int, top: int, side: int) -> Face:
-    """A square crop chosen by hand (``--crop``), unrotated."""
+def face_from_crop(left: int, top: int, side: int, angle: float = 0.0) -> Face:
+    """A square crop chosen by hand (``--crop``, the crop dialog), turned by ``angle`` degrees about its
+    centre (a detected face's eye line; 0: unrotated)."""
     return Face((float(left), float(top), float(side), float(side)),
-                left + (side - 1) / 2, top + (side - 1) / 2, float(side), 0.0)
+                left + (side - 1) / 2, top + (side - 1) / 2, float(side), float(angle))
 
 
 def face_from_box(x: float, y: float, w: float, h: float, angle: float = 0.0) -> Face:

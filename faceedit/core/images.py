@@ -29,8 +29,10 @@ class PhotoError(Exception):
 
 
 @contextlib.contextmanager
-def _opened(path: Path, max_pixels: int):
-    """Pillow's image of ``path``; too large or unreadable (here or in the caller's block) is one PhotoError."""
+def _opened(path, max_pixels: int):
+    """Pillow's image of ``path`` (a path, or a binary file object); too large or unreadable (here or
+    in the caller's block) is one PhotoError."""
+    path = path if hasattr(path, "read") else Path(path)
     try:
         with warnings.catch_warnings():  # Pillow warns about a large image before we refuse it in one line
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -53,7 +55,7 @@ def _opened(path: Path, max_pixels: int):
 def open_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open any image Pillow reads (a path, or a binary file object), upright (EXIF orientation
     applied), as RGB."""
-    with _opened(path if hasattr(path, "read") else Path(path), max_pixels) as im:
+    with _opened(path, max_pixels) as im:
         # a JPEG decodes reduced (fast), but never below the editor's whole-photo preview
         k = PREVIEW_SIDE / max(im.width, im.height)
         im.draft("RGB", (round(im.width * k), round(im.height * k)))
@@ -94,7 +96,6 @@ def open_full_photo(path: str | os.PathLike, keep_gps: bool = False, max_pixels:
     """Open a photo (a path, or a binary file object) at full resolution for a full-photo edit: EXIF orientation applied, any mode
     (grey, CMYK, 16-bit, palette, alpha) turned into 8-bit RGB (+ alpha), the ICC profile and EXIF
     kept for the output, GPS dropped unless ``keep_gps``."""
-    path = path if hasattr(path, "read") else Path(path)
     with _opened(path, max_pixels) as im:
         mode = im.mode
         icc = im.info.get("icc_profile") if mode not in ("CMYK", "YCbCr", "LAB") else None

@@ -112,19 +112,12 @@ class Shown:
     sync: bool  # whether the panels should be set from the snapshot
 
 
-def photo_face(box: tuple[int, int, int], angle: float = 0.0):
-    """The face crop of a square ``box`` (left, top, side), turned by ``angle`` degrees about its centre."""
-    from faceedit.core.faces import face_from_crop
-
-    face = face_from_crop(*box)
-    return replace(face, angle=float(angle)) if angle else face
-
-
 def photo_scene(photo, box: tuple[int, int, int], angle: float = 0.0):
     """The PhotoScene of an upright RGB PIL photo and the crop (``box``, turned by ``angle``) encoded from it."""
     from faceedit.core.composite import preview_scene
+    from faceedit.core.faces import face_from_crop
 
-    return preview_scene(np.asarray(photo.convert("RGB")), photo_face(box, angle))
+    return preview_scene(np.asarray(photo.convert("RGB")), face_from_crop(*box, angle))
 
 
 def _stamp(path: str) -> tuple[int, int] | None:

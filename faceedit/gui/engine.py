@@ -18,7 +18,6 @@ import os
 import threading
 import time
 import weakref
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -287,7 +286,7 @@ class _Worker(QObject):
         if isinstance(image, np.ndarray):  # an earlier crop, 3×64×64 uint8
             crop = torch.as_tensor(image)
         elif request.args.get("angle"):  # a tilted face: its crop turned so that the eyes are level
-            face = replace(face_from_crop(*request.args["box"]), angle=request.args["angle"])
+            face = face_from_crop(*request.args["box"], request.args["angle"])
             crop = torch.from_numpy(extract(np.asarray(image.convert("RGB")), face, IMAGE_SIZE))
             crop = crop.permute(2, 0, 1).contiguous()
         else:
