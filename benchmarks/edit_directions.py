@@ -50,6 +50,10 @@ def main() -> None:
     ap.add_argument("--ridge", type=float, nargs="+", default=[0.03, 0.3])
     ap.add_argument("--target", type=float, nargs="+", default=[0.8, 0.9])
     args = ap.parse_args()
+    if not all(0 < t <= 1 for t in args.target):
+        ap.error("--target: flip shares between 0 and 1, such as 0.9")
+    if not all(r > 0 and r < float("inf") for r in args.ridge):
+        ap.error("--ridge: positive numbers, such as 0.3")
     torch.manual_seed(0)
     data = load_faces(args.data)
     names = list(data.attribute_names)

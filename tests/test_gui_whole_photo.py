@@ -127,3 +127,11 @@ def test_export_of_a_photo_changed_on_disk_is_refused(qtbot, window, photo_open,
     out = tmp_path / "out.png"
     assert not window.export_photo(out)
     assert errors and "has changed since it was opened" in errors[-1][1] and not out.exists()
+
+
+def test_export_photo_with_no_photo_shown_says_so(qtbot, window, photo_open, errors, tmp_path):
+    window.whole_photo_action.setChecked(False)
+    qtbot.waitUntil(window.face_settled, timeout=WAIT_MS)
+    out = tmp_path / "out.png"
+    assert not window.export_photo(out)
+    assert errors and "No photo is shown" in errors[-1][1] and not out.exists()

@@ -55,6 +55,10 @@ class ExportMixin:
         from faceedit.core.images import PhotoError, open_full_photo
 
         title = "Could not export the photo"
+        if self.document.photo_scene() is None:
+            self.show_error(title, "No photo is shown: open a photo, with View ▸ Whole Photo on, to export it "
+                                   "whole. Export Face saves the face alone.")
+            return False
         current = self.document.current_photo()
         if current is None:
             self.show_error(title, "The edited photo is still being computed; try again in a moment.")
