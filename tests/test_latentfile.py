@@ -8,6 +8,8 @@ from faceedit.formats import latentfile
 
 def test_round_trip_is_bit_exact_and_keeps_extra_fields(tmp_path):
     z = np.random.default_rng(0).standard_normal(128).astype(np.float32)
+    info = np.finfo(np.float32)  # the extremes too: largest, smallest normal and subnormal, a negative zero
+    z[:6] = [info.max, -info.max, info.tiny, info.smallest_subnormal, -0.0, 1 / 3]
     path = tmp_path / "face.json"
     path.write_text(latentfile.dumps({"model": "beta4", "seed": 7}, z))
     assert json.loads(path.read_text())["seed"] == 7

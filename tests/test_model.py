@@ -60,3 +60,21 @@ def test_shapes_and_range():
     x_hat, mu, logvar = model(torch.rand(3, 3, 64, 64))
     assert x_hat.shape == (3, 3, 64, 64) and mu.shape == logvar.shape == (3, 128)
     assert 0.0 <= x_hat.min() and x_hat.max() <= 1.0
+
+
+def test_folding_batchnorm_keeps_the_function_and_removes_the_layers():
+    import copy
+    from faceedit.core.model import fold_batchnorm
+    torch.manual_seed(0)
+    model = BetaVAE(ArchConfig(channels=(8, 16, 32), refine_channels=8, encoder_kernel=3))
+    for m in model.modules():  # running statistics and affine terms far from the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.2, 3), m.weight.data.uniform_(0.5, 2)
+            m.bias.data.uniform_(-0.5, 0.5)
+    model.eval()
+    folded = fold_batchnorm(copy.deepcopy(model))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x, z = torch.rand(3, 3, 64, 64), torch.randn(3, 128)
+    with torch.no_grad():
+        assert torch.allclose(folded.encoder(x)[0], model.encoder(x)[0], atol=1e-5)
+        assert torch.allclose(folded.decoder(z), model.decoder(z), atol=1e-5)

@@ -149,6 +149,7 @@ def _tampered(path, change):
     lambda p: p["arch"].update(latent_dim=-3),
     lambda p: p["arch"].update(refine_channels=-1),
     lambda p: p["arch"].update(latent_dim=10**9),  # would allocate terabytes if the network were built first
+    lambda p: p["arch"].update(encoder_kernel=5),  # builds, but would not halve the side: refused, not run
     lambda p: p["objective"].update(beta="four"),
     lambda p: p["objective"].update(beta=torch.tensor([1.0, 2.0])),
     lambda p: p["metadata"].update(attribute_names=5),
@@ -157,7 +158,7 @@ def _tampered(path, change):
     lambda p: p["metadata"].update(metrics="junk"),
     lambda p: p["metadata"].update(metrics={"test": {"psnr": "high"}}),
     lambda p: p["state_dict"].update({"decoder.project.0.bias": p["state_dict"]["decoder.project.0.bias"].to(torch.complex64)}),
-], ids=["no-channels", "negative-latent", "negative-refine", "huge-latent", "beta-text", "beta-tensor",
+], ids=["no-channels", "negative-latent", "negative-refine", "huge-latent", "kernel-5", "beta-text", "beta-tensor",
         "names-int", "names-none", "gallery-names-int", "metrics-text", "metrics-text-value", "complex-weights"])
 def test_broken_fields_are_a_model_file_error(tmp_path, change):
     path = _tampered(tmp_path / "bad.pt", change)
@@ -170,3 +171,26 @@ def test_metrics_may_lack_mig(tmp_path):
     tiny_model_file(path, metrics={"test": {"psnr": 20.0, "kl": 30.0, "mig": None}})
     _, _, meta = load_network(path)  # a model evaluated without attributes has no MIG: still valid
     assert meta["metrics"]["test"] == {"psnr": 20.0, "kl": 30.0, "mig": None}
+
+
+def test_a_file_from_before_the_kernel_field_keeps_its_4x4_encoder(tmp_path):
+    path = tmp_path / "old.pt"
+    tiny_model_file(path)
+    payload = torch.load(path, weights_only=True)
+    assert payload["arch"].pop("encoder_kernel") == 4
+    torch.save(payload, path)
+    model, _, _ = load_network(path)
+    assert model.encoder.features[0][0].kernel_size == (4, 4)
+
+
+def test_the_fast_architecture_round_trips(tmp_path):
+    from faceedit.core.model import ARCHITECTURES
+    torch.manual_seed(0)
+    model = BetaVAE(ARCHITECTURES["fast"]).eval()
+    save_model_file(tmp_path / "fast.pt", model, Objective(beta=4.0), {"name": "fast", "kl_per_dim": [0.1] * 128})
+    loaded, _, _ = load_network(tmp_path / "fast.pt")
+    assert loaded.arch == ARCHITECTURES["fast"] and loaded.encoder.features[0][0].kernel_size == (3, 3)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert loaded(x)[0].shape == (2, 3, 64, 64)
+        assert (loaded.decoder(torch.zeros(1, 128)) - model.decoder(torch.zeros(1, 128))).abs().max() < 2e-3

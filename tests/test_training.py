@@ -228,3 +228,21 @@ def test_resume_drops_metrics_of_an_epoch_whose_checkpoint_was_never_written(tmp
     resumed.run()
     assert [json.loads(x)["epoch"] for x in metrics.read_text().splitlines()] == [1, 2]
     assert "val_psnr" in json.loads(metrics.read_text().splitlines()[1])
+
+
+def test_net_presets_and_their_overrides_reach_the_config():
+    from faceedit.core.model import ARCHITECTURES
+    args = cli.build_parser().parse_args(["train", "--data", "d", "--out", "m.pt", "--net", "fast"])
+    assert cli._train_config(args, 4.0).arch() == ARCHITECTURES["fast"]
+    args = cli.build_parser().parse_args(["train", "--data", "d", "--out", "m.pt", "--net", "fast",
+                                          "--encoder-kernel", "4", "--refine-channels", "8"])
+    arch = cli._train_config(args, 4.0).arch()
+    assert (arch.encoder_kernel, arch.refine_channels, arch.channels) == (4, 8, ARCHITECTURES["fast"].channels)
+    assert cli._train_config(cli.build_parser().parse_args(["train", "--data", "d", "--out", "m.pt"]), 4.0).arch() \
+        == ARCHITECTURES["standard"]
+
+
+def test_an_encoder_kernel_other_than_3_or_4_is_refused(tmp_path, celeba, capsys):
+    out = tmp_path / "m.pt"
+    assert cli.main(["train", "--data", str(celeba), "--out", str(out), "--encoder-kernel", "5", *SMALL]) == 2
+    assert "--encoder-kernel must be 3 or 4" in capsys.readouterr().err and not out.exists()

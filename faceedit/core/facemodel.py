@@ -8,6 +8,7 @@ import torch
 
 from faceedit.formats import catalog
 from faceedit.core.device import choose_device
+from faceedit.core.model import fold_batchnorm
 from faceedit.core.modelfile import load_network
 from faceedit.core.prior import Prior
 
@@ -24,7 +25,7 @@ class FaceModel:
         self.path = Path(path)
         network, self.objective, self.metadata = load_network(self.path)
         self.device = device if isinstance(device, torch.device) else choose_device(device)
-        self.network = network.to(self.device)
+        self.network = fold_batchnorm(network).to(self.device)  # inference only: BatchNorm folded into the convs
         if self.device.type in ("cpu", "cuda"):  # NHWC convolutions: faster there (not measured on MPS)
             self.network.to(memory_format=torch.channels_last)
         self.name = str(self.metadata.get("name") or self.path.stem)
