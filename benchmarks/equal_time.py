@@ -27,13 +27,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reference_nets import REFERENCE_NETS  # noqa: E402
+from reference_nets import REFERENCE_NETS
 
-from faceedit.core.likelihood import make_likelihood  # noqa: E402
-from faceedit.core.model import ARCHITECTURES, BetaVAE, Objective, loss_terms  # noqa: E402
-from training.data import load_faces  # noqa: E402
-from training.loop import make_optimizer  # noqa: E402
-from training.metrics import reconstruction_metrics  # noqa: E402
+from faceedit.core.likelihood import make_likelihood
+from faceedit.core.model import ARCHITECTURES, BetaVAE, Objective, loss_terms
+from training.data import load_faces
+from training.loop import make_optimizer
+from training.metrics import reconstruction_metrics
 
 NETS = sorted([*ARCHITECTURES, *REFERENCE_NETS])
 
@@ -90,6 +90,8 @@ def main() -> None:
         p.error("--seconds must be a positive number")
     data = load_faces(args.data, cache_dir=args.cache_dir)
     train, test = data.images[data.indices("train")], data.images[data.indices("test")]
+    if len(train) < 64 or not len(test):
+        p.error(f"{args.data}: needs at least 64 training faces and one test face")
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"{len(train)} training and {len(test)} test faces; {args.seconds:g} {args.clock} seconds a net; "
           f"β={args.beta:g}; torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)

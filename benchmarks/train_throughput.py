@@ -7,7 +7,8 @@ Times, in one process and in alternating rounds (on a shared machine the ratios 
 rates), a training step of:
 * ``default``: the net ``faceedit-train train`` builds when no ``--net`` is given, the way the trainer
   runs it (its memory layout, fused Adam where torch has it, the per-step read-back of the loss);
-* ``standard`` and ``fast``: the two architectures (``faceedit.core.model.ARCHITECTURES``), the same way;
+* ``standard`` and ``fast``: the two architectures (``faceedit.core.model.ARCHITECTURES``), the same way,
+  and ``bundled``: the standard net without its 64×64 refinement conv, as the bundled models are;
 * ``classic``: a plain 4-conv β-VAE of the classic design, the reference ratio of issue #13;
 * ``peer``: the peer project's BetaVAE design, in its own NCHW layout and in channels_last.
   (``benchmarks/reference_nets.py`` has both.)
@@ -26,18 +27,18 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reference_nets import REFERENCE_NETS  # noqa: E402
+from reference_nets import REFERENCE_NETS
 
-from faceedit.core.device import choose_device, describe  # noqa: E402
-from faceedit.core.likelihood import make_likelihood  # noqa: E402
-from faceedit.core.model import ARCHITECTURES, BetaVAE, loss_terms  # noqa: E402
-from training.loop import TrainConfig, _memory_format, compiled, make_optimizer  # noqa: E402
+from faceedit.core.device import choose_device, describe
+from faceedit.core.likelihood import make_likelihood
+from faceedit.core.model import ARCHITECTURES, DEFAULT_NET, BetaVAE, loss_terms
+from training.loop import TrainConfig, _memory_format, compiled, make_optimizer
 
 
 def _sync(device: torch.device) -> None:
@@ -58,7 +59,9 @@ class Setup:
     def build(self) -> torch.nn.Module:
         if self.net in REFERENCE_NETS:
             return REFERENCE_NETS[self.net]()
-        return BetaVAE(TrainConfig().arch() if self.net == "default" else ARCHITECTURES[self.net])
+        if self.net == "bundled":  # the standard net without its 64×64 refinement conv
+            return BetaVAE(replace(ARCHITECTURES["standard"], refine_channels=0))
+        return BetaVAE(ARCHITECTURES[DEFAULT_NET if self.net == "default" else self.net])
 
     def label(self) -> str:
         changes = [("NCHW", not self.channels_last), ("unfused Adam", not self.fused_adam),
@@ -119,12 +122,12 @@ def main() -> None:
     if args.steps < 1 or args.batch_size < 1 or args.rounds < 1:
         p.error("--steps, --batch-size and --rounds must be at least 1")
     device = choose_device(args.device)
-    default_net = next((name for name, arch in ARCHITECTURES.items() if arch == TrainConfig().arch()), "custom")
-    setups = [Setup("default"), Setup("standard"), Setup("fast"), Setup("classic"), Setup("peer", channels_last=False),
-              Setup("peer")]
-    if args.candidates:
+    default_net = DEFAULT_NET
+    setups = [Setup("default"), Setup("standard"), Setup("bundled"), Setup("fast"), Setup("classic"),
+              Setup("peer", channels_last=False), Setup("peer")]
+    if args.candidates:  # (bf16 once: it is slow enough here to dominate the run)
         setups += [Setup(net, **change) for net in ("standard", "fast")
-                   for change in ({"channels_last": False}, {"fused_adam": False}, {"bf16": True})]
+                   for change in ({"channels_last": False}, {"fused_adam": False})] + [Setup("fast", bf16=True)]
     if args.compile:
         setups.append(Setup("fast", compile=True))
     print(f"device: {describe(device)}; CPU cores {os.cpu_count()}, torch threads {torch.get_num_threads()}; "

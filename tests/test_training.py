@@ -238,11 +238,29 @@ def test_net_presets_and_their_overrides_reach_the_config():
                                           "--encoder-kernel", "4", "--refine-channels", "8"])
     arch = cli._train_config(args, 4.0).arch()
     assert (arch.encoder_kernel, arch.refine_channels, arch.channels) == (4, 8, ARCHITECTURES["fast"].channels)
-    assert cli._train_config(cli.build_parser().parse_args(["train", "--data", "d", "--out", "m.pt"]), 4.0).arch() \
-        == ARCHITECTURES["standard"]
+    def default(*flags):
+        return cli._train_config(cli.build_parser().parse_args(["train", "--data", "d", "--out", "m.pt", *flags]), 4.0)
+    assert default().arch() == ARCHITECTURES["fast"] and default("--net", "standard").arch() == ARCHITECTURES["standard"]
+    # a run folder from before --net: its config.json has no encoder_kernel, and its net had 4×4 convs
+    old = {k: v for k, v in vars(default("--net", "standard")).items() if k != "encoder_kernel"}
+    assert TrainConfig(**old).arch() == ARCHITECTURES["standard"]
 
 
 def test_an_encoder_kernel_other_than_3_or_4_is_refused(tmp_path, celeba, capsys):
     out = tmp_path / "m.pt"
     assert cli.main(["train", "--data", str(celeba), "--out", str(out), "--encoder-kernel", "5", *SMALL]) == 2
     assert "--encoder-kernel must be 3 or 4" in capsys.readouterr().err and not out.exists()
+
+
+def test_adam_falls_back_to_the_plain_kernel_where_torch_has_no_fused_one(monkeypatch):
+    from training.loop import make_optimizer
+    params = [torch.nn.Parameter(torch.ones(3))]
+    assert make_optimizer(params, 1e-3, torch.device("cpu")).defaults["fused"] is True
+    real = torch.optim.Adam
+
+    def old_torch_adam(parameters, lr, fused=None):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
+        return real(parameters, lr=lr)
+    monkeypatch.setattr(torch.optim, "Adam", old_torch_adam)
+    assert not make_optimizer(params, 1e-3, torch.device("cpu")).defaults["fused"]

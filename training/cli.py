@@ -10,7 +10,7 @@ from pathlib import Path
 
 from faceedit.core.device import choose_device, device_error
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, LIKELIHOODS
-from faceedit.core.model import ARCHITECTURES
+from faceedit.core.model import ARCHITECTURES, DEFAULT_NET
 from faceedit.core.modelfile import ModelFileError, load_network
 
 from . import distributed
@@ -46,9 +46,10 @@ def _add_train(sub) -> None:
     p.add_argument("--c-max", type=float, default=25.0, help="final capacity C in nats (capacity objective)")
     p.add_argument("--kl-warmup", type=float, default=0.0, metavar="EPOCHS", help="ramp β up over this many epochs")
     p.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
-    p.add_argument("--net", choices=sorted(ARCHITECTURES), default="standard",
-                   help="architecture: 'standard' (the bundled models') or 'fast' (about 3× the images/s on a CPU; "
-                        "docs/performance.md); the three flags below change one part of it")
+    p.add_argument("--net", choices=sorted(ARCHITECTURES), default=DEFAULT_NET,
+                   help="architecture: 'fast' (the default: about 2.7× the standard net's images/s on a CPU and a better "
+                        "test PSNR at equal training time; docs/performance.md) or 'standard' (the first release's; "
+                        "the bundled models are it with --refine-channels 0); the three flags below change one part of it")
     p.add_argument("--channels", type=int, nargs="+", help="encoder channels per stride-2 layer")
     p.add_argument("--refine-channels", type=int, help="width of the final 64×64 refinement conv (0: none)")
     p.add_argument("--encoder-kernel", type=int, help="3 or 4: the encoder convs' kernel size")
@@ -188,7 +189,7 @@ def check_config(cfg: TrainConfig) -> None:
     for c in cfg.channels:
         number(c, "each of --channels", 1, MAX_CHANNELS, whole=True)
     number(cfg.refine_channels, "--refine-channels", 0, MAX_CHANNELS, whole=True)
-    if cfg.encoder_kernel not in (3, 4) or isinstance(cfg.encoder_kernel, bool):
+    if type(cfg.encoder_kernel) is not int or cfg.encoder_kernel not in (3, 4):
         raise ValueError(f"--encoder-kernel must be 3 or 4, got {cfg.encoder_kernel!r}")
     if not isinstance(cfg.compile, bool):
         raise ValueError(f"compile must be true or false, got {cfg.compile!r}")

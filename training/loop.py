@@ -63,6 +63,8 @@ class TrainConfig:
     limit: int | None = None
     gallery_size: int = 64
     calibrate: bool = True  # choose the prior and scale the directions with the attribute judge (training.calibrate)
+    # the network: the standard net's defaults, which an older run folder's config.json assumes for a missing
+    # field; the CLI's --net sets all four (faceedit.core.model.ARCHITECTURES)
     latent_dim: int = 128
     channels: list[int] = field(default_factory=lambda: list(ArchConfig().channels))
     refine_channels: int = ArchConfig().refine_channels
@@ -90,17 +92,23 @@ def _memory_format(device: torch.device) -> torch.memory_format:
 
 
 def compiled(net: torch.nn.Module) -> torch.nn.Module:
-    """``torch.compile`` of the network; where compiling fails (no C++ compiler, an unsupported device) torch
-    falls back to running it as it is, with a warning, instead of stopping the run."""
+    """``torch.compile`` of the network.  Where tracing or compiling the forward pass fails (an unsupported
+    device, no C++ compiler) torch runs that part as it is, with a warning, instead of stopping the run."""
     import torch._dynamo
     torch._dynamo.config.suppress_errors = True
     return torch.compile(net)
 
 
 def make_optimizer(parameters, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam; fused into one kernel on the CPU and CUDA, where torch has it (about 3% faster here,
-    benchmarks/train_throughput.py).  MPS keeps the default implementation."""
-    return torch.optim.Adam(parameters, lr=lr, fused=True if device.type in ("cpu", "cuda") else None)
+    """Adam, fused into one kernel on the CPU (torch ≥ 2.4) and CUDA (benchmarks/train_throughput.py
+    --candidates times it); elsewhere, or on an older torch, the default implementation."""
+    parameters = list(parameters)
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(parameters, lr=lr, fused=True)
+        except RuntimeError:  # this torch has no fused Adam for the device
+            pass
+    return torch.optim.Adam(parameters, lr=lr)
 
 
 def rng_backends(cuda=torch.cuda, mps=torch.mps, mps_available=_mps_available) -> dict:

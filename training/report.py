@@ -22,6 +22,7 @@ from torchvision.utils import make_grid
 import faceedit
 import faceedit.core.model
 from faceedit.core.images import to_pil
+from faceedit.core.model import ARCHITECTURES, DEFAULT_NET
 from faceedit.core.latent import sample_prior, slerp, traversal
 from faceedit.core.modelfile import atomic_write
 
@@ -293,8 +294,14 @@ def quality_readings(r: Evaluated, beta1: Evaluated | None, baseline_sse: float)
 
 def _non_default_flags(r: Evaluated) -> str:
     """The training flags a model used that differ from today's defaults (so the quoted command remakes it)."""
-    t = r.training()
-    flags = "" if t.get("refine_channels") in (None, 32) else f" --refine-channels {t['refine_channels']}"
+    t, default = r.training(), ARCHITECTURES[DEFAULT_NET]
+    flags = ""
+    if t.get("channels") not in (None, list(default.channels)):
+        flags += " --channels " + " ".join(str(c) for c in t["channels"])
+    if t.get("refine_channels") not in (None, default.refine_channels):
+        flags += f" --refine-channels {t['refine_channels']}"
+    if t.get("encoder_kernel", 4) != default.encoder_kernel:
+        flags += f" --encoder-kernel {t.get('encoder_kernel', 4)}"
     return flags + ("" if r.family == "gaussian" else f" --likelihood {r.family}")
 
 

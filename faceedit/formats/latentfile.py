@@ -1,6 +1,6 @@
 """The latent file, shared by the editor and the CLI: ``{"model": name, "latent": [D numbers]}``.
 
-Values are written as float32 in their shortest form that reads back to the same bits, so a latent
+Values are written as float32 with nine significant digits, which read back to the same bits, so a latent
 saved by one tool decodes to the same pixels in the other.  Extra keys (a manifest line's ``file``,
 ``seed``, ``edits``…) may stand before ``"latent"``; readers ignore them.  No torch here: the
 editor's widgets use it too.
@@ -25,7 +25,9 @@ def dumps(fields: dict, latent) -> str:
     values = np.asarray(latent, dtype=np.float32).ravel().tolist()
     head = json.dumps(fields, ensure_ascii=False)
     # nine significant digits give back every float32 exactly, at half the cost of numpy's shortest form
-    return head[:-1] + (", " if fields else "") + '"latent": [' + ",".join([format(v, ".9g") for v in values]) + "]}"
+    digits = [format(v, ".9g") for v in values]
+    digits = ["-0.0" if d == "-0" else d for d in digits]  # "-0" would read back as the integer 0, losing the sign
+    return head[:-1] + (", " if fields else "") + '"latent": [' + ",".join(digits) + "]}"
 
 
 def parse(record: object, where: str) -> tuple[str | None, np.ndarray]:
