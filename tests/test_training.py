@@ -179,8 +179,11 @@ def test_resume_through_the_cli(tmp_path, celeba, monkeypatch):
     args = ["train", "--data", str(celeba), "--epochs", "1", "--limit", "64", "--out", str(out), *SMALL]
     assert cli.main(args) == 130
     monkeypatch.setattr(Trainer, "_batch", original_batch)
-    assert cli.main(["train", "--resume", str(tmp_path / "m.run"), "--quiet", "--no-cache"]) == 0
+    compiled = []  # --compile may be switched on for the resumed part (recorded here, not compiled: slow)
+    monkeypatch.setattr("training.loop.compiled", lambda net: compiled.append(net) or net)
+    assert cli.main(["train", "--resume", str(tmp_path / "m.run"), "--quiet", "--no-cache", "--compile"]) == 0
     assert faceedit.load_model(out).metadata["training"]["steps"] == 4
+    assert len(compiled) == 1 and json.loads((tmp_path / "m.run" / "config.json").read_text())["train"]["compile"]
 
 
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, celeba, monkeypatch):

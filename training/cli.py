@@ -54,7 +54,8 @@ def _add_train(sub) -> None:
     p.add_argument("--refine-channels", type=int, help="width of the final 64×64 refinement conv (0: none)")
     p.add_argument("--encoder-kernel", type=int, help="3 or 4: the encoder convs' kernel size")
     p.add_argument("--compile", action="store_true",
-                   help="torch.compile the network (faster after a minute of compiling; needs a C++ compiler on the CPU)")
+                   help="torch.compile the network (needs a C++ compiler on the CPU; docs/performance.md measures it); "
+                        "also with --resume")
     p.add_argument("--cache-dir", help="where the decoded uint8 image cache goes")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--no-calibrate", action="store_true",
@@ -292,6 +293,7 @@ def _train(args, device, dist: distributed.Dist) -> int:
     if args.resume:
         run_dir = Path(args.resume)
         cfg, root, out = _read_run(run_dir)
+        cfg.compile = cfg.compile or args.compile  # how it runs, not what it trains: may be switched on to resume
         if not (run_dir / "checkpoint.pt").is_file():
             raise ValueError(f"{run_dir} has no checkpoint.pt to resume from; start again with --force")
         distributed.per_rank_batch(cfg.batch_size, dist.world_size)
