@@ -10,7 +10,7 @@ from pathlib import Path
 
 from faceedit.core.device import choose_device, device_error
 from faceedit.core.likelihood import DEFAULT_LIKELIHOOD, LIKELIHOODS
-from faceedit.core.model import ARCHITECTURES, DEFAULT_NET
+from faceedit.core.model import ARCHITECTURES, DEFAULT_NET, valid_encoder_kernel
 from faceedit.core.modelfile import ModelFileError, load_network
 
 from . import distributed
@@ -190,7 +190,7 @@ def check_config(cfg: TrainConfig) -> None:
     for c in cfg.channels:
         number(c, "each of --channels", 1, MAX_CHANNELS, whole=True)
     number(cfg.refine_channels, "--refine-channels", 0, MAX_CHANNELS, whole=True)
-    if type(cfg.encoder_kernel) is not int or cfg.encoder_kernel not in (3, 4):
+    if not valid_encoder_kernel(cfg.encoder_kernel):
         raise ValueError(f"--encoder-kernel must be 3 or 4, got {cfg.encoder_kernel!r}")
     if not isinstance(cfg.compile, bool):
         raise ValueError(f"compile must be true or false, got {cfg.compile!r}")

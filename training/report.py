@@ -22,7 +22,7 @@ from torchvision.utils import make_grid
 import faceedit
 import faceedit.core.model
 from faceedit.core.images import to_pil
-from faceedit.core.model import ARCHITECTURES, DEFAULT_NET
+from faceedit.core.model import ARCHITECTURES, DEFAULT_NET, ArchConfig
 from faceedit.core.latent import sample_prior, slerp, traversal
 from faceedit.core.modelfile import atomic_write
 
@@ -300,8 +300,9 @@ def _non_default_flags(r: Evaluated) -> str:
         flags += " --channels " + " ".join(str(c) for c in t["channels"])
     if t.get("refine_channels") not in (None, default.refine_channels):
         flags += f" --refine-channels {t['refine_channels']}"
-    if t.get("encoder_kernel", 4) != default.encoder_kernel:
-        flags += f" --encoder-kernel {t.get('encoder_kernel', 4)}"
+    kernel = t.get("encoder_kernel", ArchConfig().encoder_kernel)  # older files: the first release's 4×4
+    if kernel != default.encoder_kernel:
+        flags += f" --encoder-kernel {kernel}"
     return flags + ("" if r.family == "gaussian" else f" --likelihood {r.family}")
 
 

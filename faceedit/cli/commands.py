@@ -151,10 +151,7 @@ def _check_temperature(t: float) -> None:
 
 def _write_png(pixels, size: int, level: int, path: Path) -> None:
     """One H×W×3 uint8 array → a PNG (upscaled smoothly to ``size``); zlib level ``level``."""
-    image = Image.fromarray(pixels)
-    if size != image.width:
-        image = image.resize((size, size), Image.Resampling.LANCZOS)
-    image.save(path, format="PNG", compress_level=level)
+    to_pil(pixels, size).save(path, format="PNG", compress_level=level)
 
 
 def _finish(saves: list[Future], bar) -> None:

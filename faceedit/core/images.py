@@ -154,9 +154,11 @@ def to_uint8(image: torch.Tensor) -> torch.Tensor:
     return (image.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def to_pil(image: torch.Tensor, size: int | None = None) -> Image.Image:
-    """3×H×W tensor → PIL RGB image, optionally upscaled smoothly to size×size."""
-    im = Image.fromarray(to_uint8(image.detach().cpu()).permute(1, 2, 0).contiguous().numpy())
+def to_pil(image, size: int | None = None) -> Image.Image:
+    """3×H×W tensor, or H×W×3 uint8 array, → PIL RGB image, optionally upscaled smoothly to size×size."""
+    if isinstance(image, torch.Tensor):
+        image = to_uint8(image.detach().cpu()).permute(1, 2, 0).contiguous().numpy()
+    im = Image.fromarray(image)
     if size and size != im.width:
         im = im.resize((size, size), Image.Resampling.LANCZOS)
     return im

@@ -31,6 +31,11 @@ IMAGE_CHANNELS = 3
 PIXELS_PER_IMAGE = IMAGE_CHANNELS * IMAGE_SIZE * IMAGE_SIZE
 
 
+def valid_encoder_kernel(kernel) -> bool:
+    """3 or 4, as an int: with stride 2 and padding 1 only these halve the side exactly."""
+    return type(kernel) is int and kernel in (3, 4)
+
+
 @dataclass(frozen=True)
 class ArchConfig:
     """Everything needed to rebuild the network; stored in every model file."""
@@ -41,7 +46,7 @@ class ArchConfig:
     encoder_kernel: int = 4  # the encoder's stride-2 convs: 4×4 (the first release) or 3×3
 
     def __post_init__(self) -> None:
-        if type(self.encoder_kernel) is not int or self.encoder_kernel not in (3, 4):  # with padding 1, only these halve the side exactly
+        if not valid_encoder_kernel(self.encoder_kernel):
             raise ValueError(f"encoder_kernel must be 3 or 4, not {self.encoder_kernel!r}")
 
     def to_dict(self) -> dict:

@@ -79,11 +79,8 @@ class Photo:
         """Whether the file is no longer the one that was opened (its bytes not kept)."""
         if self.data is not None or not self.on_disk or self.stamp is None:
             return False
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return False  # gone: reading it says so
-        return (info.st_size, info.st_mtime_ns) != self.stamp
+        now = _stamp(self.path)
+        return now is not None and now != self.stamp  # gone (None): reading it says so
 
     @property
     def name(self) -> str:
