@@ -31,7 +31,7 @@ from reference_nets import REFERENCE_NETS
 
 from faceedit.core.likelihood import make_likelihood
 from faceedit.core.model import ARCHITECTURES, BetaVAE, Objective, loss_terms
-from training.data import load_faces
+from training.data import DataError, load_faces
 from training.loop import make_optimizer
 from training.metrics import reconstruction_metrics
 
@@ -88,7 +88,10 @@ def main() -> None:
     args = p.parse_args()
     if not (math.isfinite(args.seconds) and args.seconds > 0):
         p.error("--seconds must be a positive number")
-    data = load_faces(args.data, cache_dir=args.cache_dir)
+    try:
+        data = load_faces(args.data, cache_dir=args.cache_dir)
+    except DataError as e:
+        p.error(str(e))
     train, test = data.images[data.indices("train")], data.images[data.indices("test")]
     if len(train) < 64 or not len(test):
         p.error(f"{args.data}: needs at least 64 training faces and one test face")
