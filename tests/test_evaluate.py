@@ -3,6 +3,7 @@ import json
 import math
 import re
 from dataclasses import asdict
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -163,7 +164,8 @@ def test_evaluate_prints_writes_json_stores_and_reports(models, celeba, judge, t
     assert "retention ↑" in text and "Fréchet distance" in text
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(images) == 12  # 4 per model, the every-model grid, the rate-distortion plot, an edit grid per model
-    assert "## Edits: does a slider called Young make the face young?" in text and "| Smiling |" in text
+    assert "## Edits: does a slider called Young make the face young?" in text and "| Smiling | – |" in text
+    assert "| attribute | direction | flip +1 |" in text  # each row says its direction's method (– uncalibrated)
     assert "beta-tradeoff/rate-distortion.png" in images and "beta-tradeoff/all-reconstructions.png" in images
     for name in images:
         with Image.open(report / name) as im:
@@ -204,3 +206,14 @@ def test_a_missing_or_foreign_judge_is_one_clear_line(models, celeba, tmp_path, 
     torch.save({"hello": torch.zeros(2)}, foreign)
     assert evaluate(beta1, "--data", celeba, "--cache-dir", tmp_path, "--judge", foreign) == 2
     assert "not a readable attribute judge" in capsys.readouterr().err
+
+
+def test_the_report_says_what_calibration_compared():
+    from training.report import compared_text
+
+    meta = {"calibration": {"directions": {"compared": {
+        "logistic": {"reached": 10, "mean_spill": 0.0991, "mean_flip": 0.93},
+        "optimised": {"reached": 9, "mean_spill": 0.0652, "mean_flip": 0.92}}}}}
+    text = compared_text(SimpleNamespace(model=SimpleNamespace(metadata=meta)))
+    assert "logistic 10, 0.099" in text and "optimised 9, 0.065" in text
+    assert compared_text(SimpleNamespace(model=SimpleNamespace(metadata={}))) == ""  # older files: nothing said

@@ -15,6 +15,7 @@ from faceedit.core.modelfile import ModelFileError, load_network
 
 from . import distributed
 from .data import DataError, load_faces
+from .edits import TARGET_FLIP
 from .judge import JudgeError
 from .loop import Trainer, TrainConfig, TrainingDeviceError, TrainingDiverged, TrainingStopped
 
@@ -82,7 +83,8 @@ def _add_evaluate(sub) -> None:
 def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="choose the prior and scale the attribute directions of model files, by measurement",
                        description="Fit the prior for random faces and choose, scale and judge the attribute directions "
-                                   "(+1 flips the attribute judge for 90%% of validation faces without the attribute); "
+                                   f"(+1 flips the attribute judge for {TARGET_FLIP:.0%} of validation faces without the "
+                                   "attribute); "
                                    "stores the result in each model file.")
     p.add_argument("models", nargs="+", metavar="MODEL", help="model files")
     p.add_argument("--data", required=True, help="the data the models were trained on")

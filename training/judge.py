@@ -82,6 +82,11 @@ class Judge:
             return torch.zeros(0, len(self.attribute_names)), torch.zeros(0, CHANNELS[-1])
         return torch.cat(logits), torch.cat(feats)
 
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """N×3×64×64 floats in [0,1] → N×40 logits, differentiable (for directions found by gradient)."""
+        self.net.eval()
+        return self.net(images)
+
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """N×3×64×64 (uint8, or float in [0,1]) → N×40 probabilities that each attribute is present."""
         return torch.sigmoid(self._run(images)[0])

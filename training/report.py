@@ -390,14 +390,16 @@ def edits_section(folder: Path, results: list[Evaluated], images: torch.Tensor) 
     for r in judged:
         unit = r.model.attribute_unit_flip or 0.8
         scaled = f"scaled so that +1 flips {unit:.0%} of validation faces" if r.model.attributes_scaled else "unscaled"
-        lines += [f"### {r.label}", "", f"Directions: {scaled}.", "",
-                  "| attribute | flip +1 | flip −1 | target | spill | largest spill | renderable (AUC) |",
-                  "|---|---:|---:|---:|---:|---|---|"]
+        lines += [f"### {r.label}", "", f"Directions: {scaled}.{compared_text(r)}", "",
+                  "| attribute | direction | flip +1 | flip −1 | target | spill | largest spill | renderable (AUC) |",
+                  "|---|---|---:|---:|---:|---:|---|---|"]
         edits = r.metrics["edits"]
+        quality = r.model.metadata.get("attribute_quality") or {}
         for name, e in edits.items():
             pct = lambda v: "–" if v is None else f"{v:.0%}"  # noqa: E731
             auc = "–" if e.get("recon_auc") is None else f"{e['recon_auc']:.2f}"
-            lines.append(f"| {name.replace('_', ' ')} | {pct(e['flip_add'])} | {pct(e['flip_remove'])} | "
+            lines.append(f"| {name.replace('_', ' ')} | {quality.get(name, {}).get('method') or '–'} | "
+                         f"{pct(e['flip_add'])} | {pct(e['flip_remove'])} | "
                          f"{e['target']:+.3f} | {e['spill']:.3f} | {e['max_spill']:.3f} → "
                          f"{(e['max_spill_to'] or '–').replace('_', ' ')} | {'yes' if e['renderable'] else 'no'} ({auc}) |")
         mean_spill = sum(e["spill"] for e in edits.values()) / len(edits)
@@ -410,6 +412,16 @@ def edits_section(folder: Path, results: list[Evaluated], images: torch.Tensor) 
                   f"Each row is one attribute; each group of {len(EDIT_AMOUNTS)} columns is one of the first "
                   f"{EDIT_FACES} faces of the split edited by {', '.join(f'{a:+d}' for a in EDIT_AMOUNTS)}.", ""]
     return lines
+
+
+def compared_text(r: Evaluated) -> str:
+    """What calibration measured of each direction method on the validation split (empty for older files)."""
+    compared = ((r.model.metadata.get("calibration") or {}).get("directions") or {}).get("compared") or {}
+    if not compared:
+        return ""
+    return (" The candidates on the validation split, for the named attributes (reaching the target flip, "
+            "mean spill): " + "; ".join(f"{m} {c['reached']}, {c['mean_spill']:.3f}" for m, c in compared.items())
+            + ". *direction* is each attribute's pick: the lowest spill among those that reach it.")
 
 
 def edit_grid(path: Path, r: Evaluated, images: torch.Tensor, names: list[str]) -> Path:
