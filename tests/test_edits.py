@@ -9,7 +9,7 @@ from faceedit import load_model
 from faceedit.core.model import ArchConfig, BetaVAE, Objective
 from faceedit.core.modelfile import ModelFileError, load_network, save_model_file
 from training.edits import (BISECTIONS, MAX_SCALE, TARGET_FLIP, EditJudge, calibrate, calibrate_scale, conditional_normals,
-                            decorrelated_normals, edit_outcome, logistic_normals, optimised_direction)
+                            decorrelated_normals, edit_outcome, edit_precision, logistic_normals, optimised_direction)
 
 NAMES = ["Smiling", "Eyeglasses"]
 
@@ -91,6 +91,19 @@ def test_flip_rate_target_change_and_spill_arithmetic():
     assert removed["flip"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("eyeglasses, expected", [([1, 1, -1, -1], 0.96), ([1, -1, 1, -1], 0.0)])
+def test_real_faces_spill_is_how_far_faces_with_and_without_lie_apart(eyeglasses, expected):
+    model = PatchModel()
+    model.attributes = {"Smiling": torch.tensor([1.0, 0.0, 0.0]), "Eyeglasses": torch.tensor([0.0, 1.0, 0.0])}
+    z = _codes([1.0, 1.0, -1.0, -1.0], eyeglasses)
+    images = (model.decode(z) * 255).round().to(torch.uint8)
+    labels = torch.stack([torch.tensor([1, 1, -1, -1]), torch.tensor(eyeglasses)], 1)
+    out = edit_precision(model, PatchJudge(), images, labels, NAMES)
+    # Smiling's faces differ from the others in Eyeglasses by sigmoid(4) − sigmoid(−4), or not at all
+    assert out["Smiling"]["real_spill"] == pytest.approx(expected, abs=0.01)
+    assert out["Smiling"]["spill"] == pytest.approx(0.0, abs=0.01)  # the edit itself moves patch 0 alone
+
+
 def test_scale_calibration_finds_the_smallest_step_that_flips_the_target_share():
     ej = _edit_judge(_codes([-1.0, 1.0]), torch.tensor([[-1, -1], [1, 1]]))
     ej.thresholds = torch.tensor([0.5, 0.5])
@@ -113,6 +126,9 @@ def test_calibrate_recovers_the_true_direction_and_unit():
     assert all(result.quality[n]["flip"] >= TARGET_FLIP for n in NAMES)
     assert (result.scales > 0.5).all() and (result.scales < 4).all()
     assert set(result.comparison) == {"ridge", "logistic", "conditional", "decorrelated", "optimised"}
+    # with fewer validation faces than one calibration's worth, no optimised candidate is spent on
+    few = calibrate(PatchModel(), PatchJudge(), z, attrs, images[:60], attrs[:60], NAMES, progress=lambda m: None)
+    assert set(few.comparison) == {"ridge", "logistic", "conditional", "decorrelated"}
     for k, name in enumerate(NAMES):  # each attribute's own method, and its direction is that method's
         assert result.quality[name]["method"] in result.comparison
 

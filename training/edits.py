@@ -10,9 +10,10 @@
   judge's response to a step along every normal (a K×K Jacobian, on validation faces) is inverted,
   ridge-regularised, so that to first order each direction moves its own attribute as its normal does
   and no other.
-* ``optimised`` (named attributes only): the best of those, turned by gradient descent through the
-  decoder and the judge until a step of its calibrated length spills least for the share of faces it
-  flips, on codes from the training split (``optimised_direction``).
+* ``optimised`` (named attributes only, and only with at least ``CALIBRATION_FACES`` validation faces):
+  the best of those, turned by gradient descent through the decoder and the judge until a step of its
+  calibrated length spills least for the share of faces it flips, on codes from the training split
+  (``optimised_direction``).
 
 **The choice.** Each named attribute keeps the candidate with the lowest spill among those whose +1
 reaches the target flip (else the highest flip); the other attributes take the method that served
@@ -30,6 +31,8 @@ for faces with it −1, and report
 * ``flip``: the share of edited faces the judge now reads on the asked side;
 * ``target``: the mean change of the judge's probability in the asked direction;
 * ``spill``: the mean |change| of the other attributes' probabilities, and the largest single one;
+* ``real_spill``: for scale, the same mean for real faces: how far the judge's other probabilities lie
+  apart between the split's faces with and without the attribute (Mustache comes with Male);
 * ``renderable``: the judge's AUC for the attribute on the model's reconstructions is ≥ ``RENDERABLE_AUC``.
 """
 from __future__ import annotations
@@ -336,14 +339,16 @@ def calibrate(model: FaceModel, judge: Judge, train_mu: torch.Tensor, train_attr
             return min(reaching, key=lambda m: outcomes[m]["spill"])
         return max(outcomes, key=lambda m: outcomes[m]["flip"]) if outcomes else method
 
-    # each named attribute's best so far, turned by gradient towards less spill, scaled, and compared again
-    candidates[OPTIMISED] = candidates[method].clone()
-    for name in named:
-        k, m = names.index(name), best(name, METHODS)
-        has = train_attrs[:, k] > 0
-        candidates[OPTIMISED][k] = optimised_direction(model, ej, ej.names.index(name), candidates[m][k],
-                                                       scaled[m][name][0], train_mu[~has], train_mu[has], seed=k)
-    compare(OPTIMISED)
+    # each named attribute's best so far, turned by gradient towards less spill, scaled, and compared again;
+    # not worth its minutes where too few validation faces could tell it from the rest
+    if len(val_mu) >= CALIBRATION_FACES:
+        candidates[OPTIMISED] = candidates[method].clone()
+        for name in named:
+            k, m = names.index(name), best(name, METHODS)
+            has = train_attrs[:, k] > 0
+            candidates[OPTIMISED][k] = optimised_direction(model, ej, ej.names.index(name), candidates[m][k],
+                                                           scaled[m][name][0], train_mu[~has], train_mu[has], seed=k)
+        compare(OPTIMISED)
     picks = {**{n: method for n in rest}, **{n: best(n, scaled) for n in named}}
     chosen = {**rest, **{n: scaled[picks[n]][n] for n in named}}
     mine = [chosen[n][1] for n in named if chosen[n][1]["flip"] is not None]
@@ -373,6 +378,7 @@ def edit_precision(model: FaceModel, judge: Judge, images: torch.Tensor, attribu
     mu = model.encode(images)[0]
     ej = EditJudge.fit(judge, model, mu, attributes, names)
     directions = model.attributes
+    real = ej.read(images)  # the judge on the split's own faces, for the spill the data itself shows
     out = {}
     for name in which:
         if name not in directions or name not in ej.names:
@@ -389,7 +395,11 @@ def edit_precision(model: FaceModel, judge: Judge, images: torch.Tensor, attribu
         n = sum(c for c, _ in sides.values())
         merged = {key: sum(c * o[key] for c, o in sides.values()) / n for key in ("flip", "target", "spill")}
         worst = max((o for _, o in sides.values()), key=lambda o: o["max_spill"])
-        out[name] = {**merged, "flip_add": sides[+1][1]["flip"] if +1 in sides else None,
+        others = torch.arange(len(ej.names)) != j
+        has = attributes[:, k] > 0
+        real_spill = ((real[has].mean(0) - real[~has].mean(0)).abs()[others].mean().item()
+                      if has.any() and (~has).any() else None)
+        out[name] = {**merged, "real_spill": real_spill, "flip_add": sides[+1][1]["flip"] if +1 in sides else None,
                      "flip_remove": sides[-1][1]["flip"] if -1 in sides else None,
                      "max_spill": worst["max_spill"], "max_spill_to": worst["max_spill_to"],
                      "renderable": ej.renderable(name), "recon_auc": ej.recon_auc.get(name), "faces": n}

@@ -385,14 +385,16 @@ def edits_section(folder: Path, results: list[Evaluated], images: torch.Tensor) 
              f"model's own directions (`training/edits.py`). *flip +1* / *flip −1*: the share the judge then reads "
              f"on the asked side (threshold set on the model's own reconstructions); *target*: the mean change of "
              f"the judge's probability in the asked direction; *spill*: the mean |change| of the other attributes' "
-             f"probabilities, and the largest one; *renderable*: the judge tells the model's reconstructions with "
+             f"probabilities, and the largest one; *real faces*: for scale, the same mean between the split's real "
+             f"faces with and without the attribute; *renderable*: the judge tells the model's reconstructions with "
              f"and without the attribute apart at AUC ≥ {RENDERABLE_AUC}.", ""]
     for r in judged:
         unit = r.model.attribute_unit_flip or 0.8
         scaled = f"scaled so that +1 flips {unit:.0%} of validation faces" if r.model.attributes_scaled else "unscaled"
         lines += [f"### {r.label}", "", f"Directions: {scaled}.{compared_text(r)}", "",
-                  "| attribute | direction | flip +1 | flip −1 | target | spill | largest spill | renderable (AUC) |",
-                  "|---|---|---:|---:|---:|---:|---|---|"]
+                  "| attribute | direction | flip +1 | flip −1 | target | spill | largest spill | real faces | "
+                  "renderable (AUC) |",
+                  "|---|---|---:|---:|---:|---:|---|---:|---|"]
         edits = r.metrics["edits"]
         quality = r.model.metadata.get("attribute_quality") or {}
         for name, e in edits.items():
@@ -401,10 +403,13 @@ def edits_section(folder: Path, results: list[Evaluated], images: torch.Tensor) 
             lines.append(f"| {name.replace('_', ' ')} | {quality.get(name, {}).get('method') or '–'} | "
                          f"{pct(e['flip_add'])} | {pct(e['flip_remove'])} | "
                          f"{e['target']:+.3f} | {e['spill']:.3f} | {e['max_spill']:.3f} → "
-                         f"{(e['max_spill_to'] or '–').replace('_', ' ')} | {'yes' if e['renderable'] else 'no'} ({auc}) |")
+                         f"{(e['max_spill_to'] or '–').replace('_', ' ')} | {_num(e, 'real_spill', '.3f')} | "
+                         f"{'yes' if e['renderable'] else 'no'} ({auc}) |")
         mean_spill = sum(e["spill"] for e in edits.values()) / len(edits)
         reach = sum((e["flip_add"] or 0) >= 0.8 for e in edits.values())
-        lines += ["", f"{reach} of {len(edits)} named attributes flip ≥ 80% at +1; mean spill {mean_spill:.3f}; "
+        real = [e["real_spill"] for e in edits.values() if e.get("real_spill") is not None]
+        real_text = f" (real faces: {sum(real) / len(real):.3f})" if real else ""
+        lines += ["", f"{reach} of {len(edits)} named attributes flip ≥ 80% at +1; mean spill {mean_spill:.3f}{real_text}; "
                       f"{sum(e['renderable'] for e in edits.values())} renderable.", ""]
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(r.key).stem).strip("-") or "model"
         grid = edit_grid(folder / f"{slug}-edits.png", r, images, list(edits))
