@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faceedit.core.facemodel import FaceModel
 from training import edits as E
-from training.data import load_faces
-from training.judge import load_judge
+from faceedit.core.modelfile import ModelFileError
+from training.data import DataError, load_faces
+from training.judge import JudgeError, load_judge
 from training.metrics import encode_all
 
 
@@ -38,13 +39,17 @@ def main() -> None:
     if args.steps < 1 or not 0 <= args.power < 100:
         ap.error("--steps: at least 1; --power: a number from 0 to 100")
     E.OPTIMISE_STEPS, E.FLIP_POWER = args.steps, args.power
-    data = load_faces(args.data)
+    try:  # every file named checked before the minutes of work
+        model, judge = FaceModel(args.model, "cpu"), load_judge()
+        judges = {"bundled judge": judge, **({args.judge2: load_judge(args.judge2)} if args.judge2 else {})}
+        data = load_faces(args.data)
+    except (ModelFileError, JudgeError, DataError) as e:
+        ap.exit(2, f"edit_optimiser.py: {e}\n")
     names = list(data.attribute_names)
-    model = FaceModel(args.model, "cpu")
     train, val, test = data.indices("train"), data.indices("val"), data.indices("test")
     train_mu, train_a = encode_all(model.network, data.images[train])[0], data.attributes[train]
     val_mu, val_a = model.encode(data.images[val])[0], data.attributes[val]
-    ej = E.EditJudge.fit(load_judge(), model, val_mu, val_a, names)
+    ej = E.EditJudge.fit(judge, model, val_mu, val_a, names)
     steps = model.attributes
     for name in E.NAMED:
         k, j = names.index(name), ej.names.index(name)
@@ -57,19 +62,11 @@ def main() -> None:
         print(f"{name}: validation spill {before['spill']:.4f} → {after['spill']:.4f} (flip {after['flip']:.2f})",
               flush=True)
         steps[name] = scale * turned
-    mu, test_a = model.encode(data.images[test])[0], data.attributes[test]
-    for path in [None] + ([args.judge2] if args.judge2 else []):
-        ejt = E.EditJudge.fit(load_judge(path), model, mu, test_a, names)
-        spills, flips = [], []
-        for name in E.NAMED:
-            k, j = names.index(name), ejt.names.index(name)
-            sides = [(mask, sign) for mask, sign in ((test_a[:, k] <= 0, 1), (test_a[:, k] > 0, -1)) if mask.any()]
-            outcomes = [(min(100, int(m.sum())), E.edit_outcome(model, ejt, mu[m][:100], j, steps[name], s))
-                        for m, s in sides]
-            spills.append(sum(n * o["spill"] for n, o in outcomes) / sum(n for n, _ in outcomes))
-            flips.append(outcomes[0][1]["flip"])
-        print(f"{path or 'bundled judge'}: test mean spill {sum(spills) / len(spills):.4f}; +1 flips "
-              + " ".join(f"{n} {f:.2f}" for n, f in zip(E.NAMED, flips)))
+    images, test_a = data.images[test], data.attributes[test]
+    for label, each in judges.items():
+        out = E.edit_precision(model, each, images, test_a, names, directions=steps)
+        print(f"{label}: test mean spill {sum(o['spill'] for o in out.values()) / len(out):.4f}; "
+              "+1 flips " + " ".join(f"{n} {o['flip_add']:.2f}" for n, o in out.items()))
 
 
 if __name__ == "__main__":

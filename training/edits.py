@@ -373,11 +373,13 @@ def calibrate(model: FaceModel, judge: Judge, train_mu: torch.Tensor, train_attr
 # -- edit precision (evaluate) ----------------------------------------------------------------
 
 def edit_precision(model: FaceModel, judge: Judge, images: torch.Tensor, attributes: torch.Tensor,
-                   names: list[str], which: tuple[str, ...] = NAMED, per_side: int = 100) -> dict[str, dict]:
-    """+1 for faces without, −1 for faces with each attribute, along the model's own (scaled) directions."""
+                   names: list[str], which: tuple[str, ...] = NAMED, per_side: int = 100,
+                   directions: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
+    """+1 for faces without, −1 for faces with each attribute, along ``directions`` (name → the step of +1;
+    default: the model's own scaled directions)."""
     mu = model.encode(images)[0]
     ej = EditJudge.fit(judge, model, mu, attributes, names)
-    directions = model.attributes
+    directions = model.attributes if directions is None else directions
     real = ej.read(images)  # the judge on the split's own faces, for the spill the data itself shows
     out = {}
     for name in which:
